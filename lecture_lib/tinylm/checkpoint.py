@@ -1,0 +1,55 @@
+"""Saving and loading tiny-LM checkpoints (safetensors; the config travels in the file's metadata)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, safe_open, save_file
+
+from .model import GPTConfig, TinyGPT
+from .tokenizer import VOCAB
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+MODEL_NAMES: tuple[str, ...] = ("teacher", "student")
+
+
+def checkpoint_path(name: str) -> Path:
+    """Path of a shipped checkpoint, ``data/<name>.safetensors``."""
+    return DATA_DIR / f"{name}.safetensors"
+
+
+def save_checkpoint(model: TinyGPT, path: Path | str, *, dtype: torch.dtype = torch.float32) -> None:
+    """Write ``model``'s weights (cast to ``dtype``) and its config + vocabulary as metadata."""
+    tensors = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
+    meta = {"config": model.config.to_json(), "vocab": json.dumps(VOCAB), "name": model.name}
+    save_file(tensors, str(path), metadata=meta)
+
+
+def load_checkpoint(path: Path | str, name: str | None = None) -> TinyGPT:
+    """Read a checkpoint written by ``save_checkpoint``; weights come back as float32, model in eval mode."""
+    with safe_open(str(path), framework="pt") as fh:
+        meta = fh.metadata() or {}
+    if "config" not in meta:
+        raise ValueError(f"{path} has no 'config' metadata; it was not written by save_checkpoint")
+    if json.loads(meta.get("vocab", "null")) != VOCAB:
+        raise ValueError(f"{path} was trained with a different vocabulary than lecture_lib.tinylm.tokenizer.VOCAB")
+    model = TinyGPT(GPTConfig.from_json(meta["config"]), name=name or meta.get("name", "custom"))
+    state = {k: v.to(torch.float32) for k, v in load_file(str(path)).items()}
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def load(name: str = "teacher") -> TinyGPT:
+    """A shipped model, float32, eval mode, read offline from the package data. A fresh copy per call."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, one of {list(MODEL_NAMES)}; got {type(name).__name__}")
+    if name not in MODEL_NAMES:
+        raise ValueError(f"name must be one of {list(MODEL_NAMES)}; got {name!r}")
+    path = checkpoint_path(name)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing; retrain it with `python -m lecture_lib.tinylm.train --name {name}`"
+        )
+    return load_checkpoint(path, name)

@@ -1,0 +1,200 @@
+"""The tiny LM: a character-level, decoder-only transformer (GPT) with an incremental KV cache.
+
+Architecture (each part notebook's "The tiny LM" section draws it):
+    x_0 = E_tok[idx] + E_pos[position]
+    x_{l+1} = x_l' + MLP(LN2(x_l')),  x_l' = x_l + Attn(LN1(x_l))        (pre-LayerNorm blocks)
+    logits = W_head LN_f(x_L)                                             (untied head)
+    Attn: q, k, v = split(W_qkv h); softmax(q k^T / sqrt(head_dim) + causal mask) v; W_o
+    MLP:  W_2 GELU(W_1 h), hidden width 4 d
+
+Made for the later parts: ``model.blocks`` is an ``nn.ModuleList`` (Part E wraps blocks in gradient
+checkpointing), every projection is a plain ``nn.Linear`` (Part A replaces Linear weights by quantized
+ones), the cache storage is pluggable (Part A's INT8/INT4/FP8 KV cache), and ``forward`` takes several
+new tokens at once with a cache and the cache rolls back (Part B's speculative decoding).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .cache import KVCache, KVStorage
+from .tokenizer import VOCAB_SIZE
+
+
+@dataclasses.dataclass(frozen=True)
+class GPTConfig:
+    """Shape of a tiny LM. Saved as JSON in the checkpoint's safetensors metadata."""
+
+    vocab_size: int = VOCAB_SIZE
+    block_size: int = 128  # maximum context length (positions 0..block_size-1)
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        for f in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{f} must be a positive int; got {v!r}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd must be divisible by n_head; got n_embd={self.n_embd}, n_head={self.n_head}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1); got {self.dropout}")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> GPTConfig:
+        return cls(**json.loads(text))
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention; with a storage, appends this call's K/V and attends to all stored."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.n_head = cfg.n_head
+        self.head_dim = cfg.n_embd // cfg.n_head
+        self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd)
+        self.proj = nn.Linear(cfg.n_embd, cfg.n_embd)
+        self.dropout = cfg.dropout
+
+    def forward(self, x: Tensor, storage: KVStorage | None = None) -> Tensor:
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).split(d, dim=2)
+        q = q.view(b, t, self.n_head, self.head_dim).transpose(1, 2)
+        k = k.view(b, t, self.n_head, self.head_dim).transpose(1, 2)
+        v = v.view(b, t, self.n_head, self.head_dim).transpose(1, 2)
+        drop = self.dropout if self.training else 0.0
+        if storage is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=drop)
+        else:
+            past = len(storage)
+            storage.append(k, v)
+            k_all, v_all = storage.keys_values()
+            if k_all.dtype != q.dtype:
+                k_all, v_all = k_all.to(q.dtype), v_all.to(q.dtype)
+            if t == 1:
+                y = F.scaled_dot_product_attention(q, k_all, v_all, dropout_p=drop)
+            elif past == 0:
+                y = F.scaled_dot_product_attention(q, k_all, v_all, is_causal=True, dropout_p=drop)
+            else:
+                # query i sits at absolute position past+i and may see keys 0..past+i
+                mask = torch.ones(t, past + t, dtype=torch.bool, device=x.device).tril(diagonal=past)
+                y = F.scaled_dot_product_attention(q, k_all, v_all, attn_mask=mask, dropout_p=drop)
+        y = y.transpose(1, 2).reshape(b, t, d)
+        return self.proj(y)
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd)
+        self.proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd)
+        self.act = nn.GELU()
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.drop(self.proj(self.act(self.fc(x))))
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm transformer block: x + Attn(LN(x)), then + MLP(LN(.))."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.n_embd)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln2 = nn.LayerNorm(cfg.n_embd)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x: Tensor, storage: KVStorage | None = None) -> Tensor:
+        x = x + self.attn(self.ln1(x), storage)
+        return x + self.mlp(self.ln2(x))
+
+
+class TinyGPT(nn.Module):
+    """Character-level GPT. ``model(idx, cache=None) -> logits [batch, t_new, vocab_size]``."""
+
+    def __init__(self, cfg: GPTConfig, name: str = "custom") -> None:
+        super().__init__()
+        self.config = cfg
+        self.name = name
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        self.pos_emb = nn.Embedding(cfg.block_size, cfg.n_embd)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        self.apply(self._init_weights)
+        for name_, p in self.named_parameters():  # GPT-2: scale residual projections by 1/sqrt(2 n_layer)
+            if name_.endswith("attn.proj.weight") or name_.endswith("mlp.proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    @staticmethod
+    def _init_weights(m: nn.Module) -> None:
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, mean=0.0, std=0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, mean=0.0, std=0.02)
+
+    @property
+    def block_size(self) -> int:
+        return self.config.block_size
+
+    def new_cache(self, batch_size: int = 1, storage: Callable[[], KVStorage] | None = None) -> KVCache:
+        """An empty cache for this model; ``storage``: None (float) or a factory of one storage per layer."""
+        return KVCache(self.config.n_layer, batch_size, storage, block_size=self.config.block_size)
+
+    def forward(self, idx: Tensor, cache: KVCache | None = None) -> Tensor:
+        if not isinstance(idx, Tensor):
+            raise TypeError(f"idx must be a LongTensor [batch, t_new]; got {type(idx).__name__}")
+        if idx.ndim != 2 or idx.dtype not in (torch.int64, torch.int32):
+            raise ValueError(f"idx must be an integer tensor [batch, t_new]; got {idx.dtype} {tuple(idx.shape)}")
+        b, t = idx.shape
+        if t == 0:
+            raise ValueError("idx must hold at least one token per row; got t_new = 0")
+        past = 0
+        if cache is not None:
+            if not isinstance(cache, KVCache):
+                raise TypeError(f"cache must be a KVCache from model.new_cache(); got {type(cache).__name__}")
+            if len(cache.layers) != len(self.blocks):
+                raise ValueError(f"cache has {len(cache.layers)} layers but the model has {len(self.blocks)}")
+            if cache.batch_size != b:
+                raise ValueError(f"cache was made for batch_size={cache.batch_size}; idx has batch {b}")
+            past = len(cache)
+        if past + t > self.config.block_size:
+            raise ValueError(
+                f"context too long: positions {past}..{past + t - 1} exceed block_size={self.config.block_size} "
+                f"(cached {past} + new {t}); truncate the input or start a new cache with the last tokens"
+            )
+        pos = torch.arange(past, past + t, device=idx.device)
+        x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))
+        if cache is None:
+            for block in self.blocks:
+                x = block(x)
+        else:
+            for block, storage in zip(self.blocks, cache.layers):
+                x = block(x, storage)
+        return self.lm_head(self.ln_f(x))
+
+
+def num_params(model: nn.Module) -> int:
+    """Number of parameters (each shared tensor counted once)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def param_bytes(model: nn.Module) -> int:
+    """Bytes the parameters occupy in memory in their current dtypes (float32: 4 bytes each)."""
+    return sum(p.numel() * p.element_size() for p in model.parameters())
