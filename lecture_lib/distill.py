@@ -1,0 +1,216 @@
+"""Knowledge distillation (Part B notebook, sections "Softmax at a temperature", "The KD loss and why T²",
+"Distilling the tiny LM").
+
+A *teacher* network's logits ``z_T`` carry more than its top answer: the relative sizes of the wrong
+answers ("dark knowledge"). Hinton et al. (2015) expose them with a softmax at temperature ``T``
+
+    p_i(T) = exp(z_i / T) / sum_j exp(z_j / T)
+
+and train a *student* on the loss
+
+    L = alpha * T**2 * KL(p_teacher(T) || p_student(T)) + (1 - alpha) * CE(labels, p_student(1)).
+
+Conventions used throughout this module (the notebook derives them in Zone 3):
+
+* "batch" = every position: logits of shape ``[N, V]`` or ``[B, S, V]`` are flattened to ``[N, V]``
+  (N = B*S), the KL divergence is summed over the vocabulary and **averaged over the N positions**
+  (``torch.nn.functional.kl_div(..., reduction="batchmean")`` on the flattened tensors), and the
+  cross-entropy is the mean over the N positions.
+* Gradient of the soft term w.r.t. one student logit row: ``d/dz_S [T² KL] = T * (p_S(T) - p_T(T)) / N``
+  (one factor 1/T from the softmax at temperature, T² from the loss, 1/N from the batch mean).
+  Without the T² factor the soft gradient shrinks like 1/T² for large T (not 1/T, as the lecture says).
+* The teacher is a fixed target: its logits are detached, gradients flow to the student only.
+
+The algorithms layer: torch only, no I/O. ``train_student`` is the one routine that needs the tiny LM;
+it takes the model objects and the training text as arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = [
+    "softmax_t",
+    "log_softmax_t",
+    "kl_divergence",
+    "distillation_loss",
+    "soft_target_gradient",
+    "TrainLog",
+    "train_student",
+]
+
+
+# ----------------------------------------------------------------------------------------------- checks
+def _as_float_tensor(x, name: str) -> Tensor:
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    elif not isinstance(x, Tensor):
+        if isinstance(x, (list, tuple)):
+            x = torch.tensor(x, dtype=torch.float64)
+        else:
+            raise TypeError(f"{name} must be a torch.Tensor, numpy array or nested list; got {type(x).__name__}")
+    if not (x.is_floating_point()):
+        if x.dtype in (torch.bool,) or x.is_complex():
+            raise TypeError(f"{name} must hold real numbers; got dtype {x.dtype}")
+        x = x.to(torch.float64 if x.dtype == torch.int64 else torch.float32)
+    if x.ndim == 0:
+        raise ValueError(f"{name} must have a vocabulary (last) dimension; got a scalar")
+    if x.numel() == 0:
+        raise ValueError(f"{name} must not be empty; got shape {tuple(x.shape)}")
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()  # the loss is computed in float32 at least
+    return x
+
+
+def _check_T(T) -> float:
+    if isinstance(T, bool) or not isinstance(T, (int, float, np.integer, np.floating)):
+        raise TypeError(f"T (temperature) must be a real number > 0; got {type(T).__name__}")
+    T = float(T)
+    if not (math.isfinite(T) and T > 0):
+        raise ValueError(f"T (temperature) must be a finite number > 0; got {T}")
+    return T
+
+
+def _check_alpha(alpha) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"alpha must be a real number in [0, 1]; got {type(alpha).__name__}")
+    alpha = float(alpha)
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha (weight of the soft KD term) must be in [0, 1]; got {alpha}")
+    return alpha
+
+
+def _check_finite(x: Tensor, name: str) -> None:
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} must be finite (no NaN or ±inf logits)")
+
+
+# -------------------------------------------------------------------------------------------- softmax(T)
+def log_softmax_t(logits, T: float = 1.0) -> Tensor:
+    """log p_i(T) = z_i/T - logsumexp_j(z_j/T) over the last dim (numerically stable)."""
+    z = _as_float_tensor(logits, "logits")
+    T = _check_T(T)
+    _check_finite(z, "logits")
+    return F.log_softmax(z / T, dim=-1)
+
+
+def softmax_t(logits, T: float = 1.0) -> Tensor:
+    """Softmax at temperature T over the last dim: p_i(T) = exp(z_i/T) / sum_j exp(z_j/T).
+
+    T = 1 is the ordinary softmax; T -> inf tends to uniform, T -> 0 to one-hot at the argmax.
+    Accepts a tensor, numpy array or list of any shape [..., V]. Taught in "Softmax at a temperature"
+    (e.g. logits [5.0, 3.5, 0.2]: T=1 -> [0.8121, 0.1812, 0.0067], T=5 -> [0.4709, 0.3488, 0.1803]).
+    """
+    return log_softmax_t(logits, T).exp()
+
+
+def kl_divergence(p_logits, q_logits, T: float = 1.0) -> Tensor:
+    """KL(softmax(p_logits/T) || softmax(q_logits/T)) summed over the last dim, one value per row."""
+    lp = log_softmax_t(p_logits, T)
+    lq = log_softmax_t(q_logits, T)
+    if lp.shape != lq.shape:
+        raise ValueError(f"p_logits and q_logits must have the same shape; got {tuple(lp.shape)} and {tuple(lq.shape)}")
+    return (lp.exp() * (lp - lq)).sum(-1)
+
+
+# ----------------------------------------------------------------------------------------------- KD loss
+def _flatten_pair(student_logits, teacher_logits) -> tuple[Tensor, Tensor, tuple[int, ...]]:
+    s = _as_float_tensor(student_logits, "student_logits")
+    t = _as_float_tensor(teacher_logits, "teacher_logits")
+    if s.ndim not in (2, 3):
+        raise ValueError(f"student_logits must be [N, V] or [B, S, V]; got shape {tuple(s.shape)}")
+    if t.shape != s.shape:
+        raise ValueError(
+            f"teacher_logits must have the student's shape {tuple(s.shape)}; got {tuple(t.shape)}"
+        )
+    _check_finite(s.detach(), "student_logits")
+    _check_finite(t, "teacher_logits")
+    dtype = torch.promote_types(s.dtype, t.dtype)
+    V = s.shape[-1]
+    return s.to(dtype).reshape(-1, V), t.detach().to(dtype).reshape(-1, V), tuple(s.shape)
+
+
+def distillation_loss(student_logits, teacher_logits, labels=None, *, T: float = 2.0, alpha: float = 0.5) -> Tensor:
+    """Hinton's knowledge-distillation loss, a scalar tensor (differentiable w.r.t. ``student_logits``).
+
+        L = alpha * T**2 * KL(softmax(z_T/T) || softmax(z_S/T))  +  (1 - alpha) * CE(z_S, labels)
+
+    KL is summed over the vocabulary and averaged over all N positions ("batchmean"); CE is the mean
+    over positions. ``labels=None``: only the soft term, ``T**2 * KL`` (``alpha`` is then not used).
+
+    Shapes: logits ``[N, V]`` with labels ``[N]``, or ``[B, S, V]`` with labels ``[B, S]``; labels are
+    integer class ids in 0..V-1. The gradient of the soft term w.r.t. the student's logits is
+    ``alpha * T * (p_S(T) - p_T(T)) / N`` (see :func:`soft_target_gradient`).
+    Taught in Part B, "The KD loss and why T²".
+    """
+    T = _check_T(T)
+    alpha = _check_alpha(alpha)
+    s, t, shape = _flatten_pair(student_logits, teacher_logits)
+    N, V = s.shape
+    log_ps = F.log_softmax(s / T, dim=-1)
+    log_pt = F.log_softmax(t / T, dim=-1)
+    kl = (log_pt.exp() * (log_pt - log_ps)).sum(-1).mean()  # batch mean of per-row KL
+    soft = T * T * kl
+    if labels is None:
+        return soft
+    y = labels
+    if isinstance(y, np.ndarray):
+        y = torch.from_numpy(y)
+    elif not isinstance(y, Tensor):
+        y = torch.as_tensor(y)
+    if y.is_floating_point() or y.dtype == torch.bool or y.is_complex():
+        raise TypeError(f"labels must be integer class ids; got dtype {y.dtype}")
+    want = shape[:-1]
+    if tuple(y.shape) != want:
+        raise ValueError(f"labels must have shape {want} (the logits' shape without the vocabulary dim); got {tuple(y.shape)}")
+    y = y.reshape(-1).long()
+    if bool(((y < 0) | (y >= V)).any()):
+        raise ValueError(f"labels must be class ids in 0..{V - 1}; got values in {int(y.min())}..{int(y.max())}")
+    hard = F.cross_entropy(s, y)
+    return alpha * soft + (1.0 - alpha) * hard
+
+
+def soft_target_gradient(student_logits, teacher_logits, *, T: float = 2.0, t_squared: bool = True) -> Tensor:
+    """Analytic gradient of the soft KD term w.r.t. the student's logits, same shape as the logits.
+
+    With the batch-mean convention of :func:`distillation_loss` (N positions):
+    ``t_squared=True``:  d/dz_S [T² KL] = T (p_S(T) - p_T(T)) / N;
+    ``t_squared=False``: d/dz_S [KL]    = (p_S(T) - p_T(T)) / (T N), which vanishes like 1/T² relative
+    to the T² version (Hinton's reason for the T² factor). Used by the temperature widget.
+    """
+    T = _check_T(T)
+    s, t, shape = _flatten_pair(student_logits, teacher_logits)
+    N = s.shape[0]
+    g = (F.softmax(s / T, dim=-1) - F.softmax(t / T, dim=-1)) / N
+    g = g * T if t_squared else g / T
+    return g.reshape(shape)
+
+
+# ------------------------------------------------------------------------------------- training routine
+@dataclass
+class TrainLog:
+    """What :func:`train_student` records: per step the total loss and its soft and hard parts."""
+
+    step: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    soft: list[float] = field(default_factory=list)
+    hard: list[float] = field(default_factory=list)
+    config: dict = field(default_factory=dict)
+
+    def as_records(self) -> list[dict]:
+        """One dict per logged step (ready for ``pandas.DataFrame``)."""
+        return [
+            {"step": s, "loss": l, "soft": a, "hard": b}
+            for s, l, a, b in zip(self.step, self.loss, self.soft, self.hard)
+        ]
+
+
+def train_student(*args, **kwargs):  # replaced below once the tiny LM API is known
+    raise NotImplementedError

@@ -1,0 +1,540 @@
+"""Speculative decoding (Part B notebook, sections "Draft and verify", "Why the output is exactly the
+target's", "How many tokens per target call", "Speculative decoding on the tiny LM", "QuantSpec").
+
+A cheap *draft* model q proposes k tokens one by one; the expensive *target* model p scores all of them
+in **one** forward pass (k+1 next-token distributions); a modified rejection-sampling rule keeps a
+prefix of the proposal and adds one token of its own (Leviathan et al. 2023, Chen et al. 2023):
+
+* draft token x_i (drawn from q_i) is accepted with probability min(1, p_i(x_i) / q_i(x_i));
+* at the first rejection, one token is drawn from the normalized residual
+  ``max(0, p_i - q_i) / sum(max(0, p_i - q_i))`` and the step ends;
+* if all k are accepted, a *bonus* token is drawn from p_k (the target's row after the last draft).
+
+Each emitted token is then distributed **exactly** as the target's p: P(emit x) = min(q, p)(x)
++ (1 - sum min(p, q)) * residual(x) = p(x). So one target call yields 1..k+1 tokens. With an i.i.d.
+acceptance probability alpha per token the expected number is ``(1 - alpha**(k+1)) / (1 - alpha)``
+and, for a draft that costs c target-calls per token, the expected wall-clock speedup is
+``(1 - alpha**(k+1)) / ((1 - alpha) * (k*c + 1))``.
+
+Model protocol used by :func:`speculative_decode` (the tiny LM's, see ``lecture_lib.tinylm``):
+``model(idx, cache=cache)`` with idx a LongTensor ``[1, t_new]`` returns logits ``[1, t_new, V]`` and
+appends the new positions to ``cache``; ``model.new_cache(batch_size=1)`` makes a cache with
+``len(cache)`` and ``cache.truncate(n)`` (roll back to the first n positions).
+
+Algorithms layer: torch/numpy only. :func:`speculative_generate` (text in, text out) reads the tiny
+LM's character tokenizer, and :func:`quantspec_draft` uses ``lecture_lib.quant`` and
+``lecture_lib.kvcache`` (same layer); both are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = [
+    "PROB_ATOL",
+    "acceptance_probability",
+    "residual_distribution",
+    "verify",
+    "verify_batch",
+    "verify_greedy",
+    "expected_tokens_per_step",
+    "expected_accepted_tokens",
+    "expected_speedup",
+    "simulate_tokens_per_step",
+    "speculative_decode",
+    "speculative_generate",
+    "quantspec_draft",
+    "QuantSpecDraft",
+]
+
+#: How far a row of probabilities may sum away from 1 (float32 softmax over ~100 tokens is off by ~1e-7).
+PROB_ATOL = 1e-3
+
+
+# ----------------------------------------------------------------------------------------------- checks
+def _as_prob_tensor(x, name: str, ndim: tuple[int, ...]) -> Tensor:
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    elif isinstance(x, (list, tuple)):
+        x = torch.tensor(x, dtype=torch.float64)
+    elif not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array of probabilities; got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor of probabilities; got dtype {x.dtype}")
+    if x.ndim not in ndim:
+        raise ValueError(f"{name} must have {' or '.join(map(str, ndim))} dims; got shape {tuple(x.shape)}")
+    if x.shape[-1] == 0:
+        raise ValueError(f"{name} must have a non-empty vocabulary dimension; got shape {tuple(x.shape)}")
+    x = x.detach().to(torch.float64)
+    if x.numel() and not bool(((x >= 0).all() & ((x.sum(-1) - 1).abs() <= PROB_ATOL).all())):  # fast path
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{name} must be finite probabilities (no NaN/inf)")
+        if bool((x < 0).any()):
+            raise ValueError(f"{name} must be non-negative probabilities; min is {float(x.min()):.3g}")
+        sums = x.sum(-1)
+        worst = float((sums - 1).abs().max())
+        if worst > PROB_ATOL:
+            raise ValueError(
+                f"every row of {name} must be a probability distribution summing to 1 "
+                f"(within {PROB_ATOL}); a row sums to {float(sums.flatten()[(sums - 1).abs().flatten().argmax()]):.6g}"
+            )
+    return x
+
+
+def _as_token_tensor(x, name: str) -> Tensor:
+    if isinstance(x, Tensor):
+        t = x.detach()
+    elif isinstance(x, np.ndarray):
+        t = torch.from_numpy(x)
+    else:
+        try:
+            t = torch.as_tensor(list(x) if not isinstance(x, (list, tuple)) else x, dtype=torch.int64)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"{name} must be a sequence of int token ids; got {type(x).__name__}") from None
+    if t.is_floating_point() or t.dtype == torch.bool or t.is_complex():
+        raise TypeError(f"{name} must hold integer token ids; got dtype {t.dtype}")
+    return t.long()
+
+
+def _check_alpha(alpha) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"alpha (acceptance probability) must be a real number in [0, 1]; got {type(alpha).__name__}")
+    a = float(alpha)
+    if not 0.0 <= a <= 1.0:
+        raise ValueError(f"alpha (acceptance probability) must be in [0, 1]; got {a}")
+    return a
+
+
+def _check_k(k, name: str = "k", minimum: int = 0) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"{name} (draft length) must be an int >= {minimum}; got {type(k).__name__}")
+    if k < minimum:
+        raise ValueError(f"{name} (draft length) must be an int >= {minimum}; got {k}")
+    return int(k)
+
+
+def _check_generator(generator) -> torch.Generator | None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
+    return generator
+
+
+# ------------------------------------------------------------------------------------ one verify step
+def acceptance_probability(p, q) -> Tensor:
+    """Probability that one draft token x ~ q is accepted by target p: sum_x min(p(x), q(x)) = 1 - TV(p, q).
+
+    Works row-wise on [..., V]. This is the per-token alpha of the formulas below.
+    """
+    p = _as_prob_tensor(p, "p", (1, 2, 3))
+    q = _as_prob_tensor(q, "q", (1, 2, 3))
+    if p.shape != q.shape:
+        raise ValueError(f"p and q must have the same shape; got {tuple(p.shape)} and {tuple(q.shape)}")
+    return torch.minimum(p, q).sum(-1)
+
+
+def residual_distribution(p, q) -> Tensor:
+    """The distribution a rejected draft token is replaced from: max(0, p - q) / sum(max(0, p - q)).
+
+    Row-wise on [..., V]. When the residual is all zero (p == q, up to rounding) no rejection can
+    happen in exact arithmetic; p itself is returned for such rows so the result is always a distribution.
+    """
+    p = _as_prob_tensor(p, "p", (1, 2, 3))
+    q = _as_prob_tensor(q, "q", (1, 2, 3))
+    if p.shape != q.shape:
+        raise ValueError(f"p and q must have the same shape; got {tuple(p.shape)} and {tuple(q.shape)}")
+    return _residual(p, q)
+
+
+def _residual(p: Tensor, q: Tensor) -> Tensor:
+    r = (p - q).clamp_min(0.0)
+    total = r.sum(-1, keepdim=True)
+    ok = total > 0
+    return torch.where(ok, r / torch.where(ok, total, torch.ones_like(total)), p)
+
+
+def verify_batch(draft_tokens, draft_probs, target_probs, *, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """Exact speculative sampling for n independent verify steps at once (vectorized :func:`verify`).
+
+    draft_tokens: ``[n, k]`` int ids (each drawn from the matching draft row);
+    draft_probs: ``[n, k, V]`` or ``[k, V]`` (shared by all n); target_probs: ``[n, k+1, V]`` or ``[k+1, V]``.
+    Returns ``(n_accepted, next_token)``, two LongTensors of shape ``[n]``: step j emits
+    ``draft_tokens[j, :n_accepted[j]]`` followed by ``next_token[j]`` (a corrected token drawn from the
+    residual at the first rejection, or the bonus token drawn from target row k when all k are accepted).
+
+    Rules (see the module docstring for why the output is exactly p):
+
+    * accept x_i iff ``u_i * q_i(x_i) < p_i(x_i)`` with u_i ~ U[0, 1), i.e. with probability min(1, p/q);
+    * ``q_i(x_i) == 0`` (a token the draft could not have drawn) counts as a **rejection**. The exactness
+      argument only involves tokens the draft can produce, so either choice keeps the output exact for a
+      genuine draft; rejecting is the safe choice for inconsistent input because the replacement comes
+      from the residual, which only puts mass where p > q >= 0. Accepting would emit x even if p(x) = 0.
+    * an all-zero residual (p == q) falls back to p, so the returned id is always in 0..V-1 and always a
+      token the target gives positive probability.
+    """
+    g = _check_generator(generator)
+    tokens = _as_token_tensor(draft_tokens, "draft_tokens")
+    if tokens.ndim != 2:
+        raise ValueError(f"draft_tokens must be [n, k]; got shape {tuple(tokens.shape)}")
+    n, k = tokens.shape
+    q = _as_prob_tensor(draft_probs, "draft_probs", (2, 3))
+    p = _as_prob_tensor(target_probs, "target_probs", (2, 3))
+    if q.ndim == 2:
+        q = q.unsqueeze(0).expand(n, *q.shape)
+    if p.ndim == 2:
+        p = p.unsqueeze(0).expand(n, *p.shape)
+    V = p.shape[-1]
+    if tuple(p.shape) != (n, k + 1, V):
+        raise ValueError(f"target_probs must be [n, k+1, V] = [{n}, {k + 1}, V] (row k is the bonus row); got {tuple(p.shape)}")
+    if tuple(q.shape) != (n, k, V):
+        raise ValueError(f"draft_probs must be [n, k, V] = [{n}, {k}, {V}] (one row per draft token); got {tuple(q.shape)}")
+    if tokens.numel() and bool(((tokens < 0) | (tokens >= V)).any()):
+        raise ValueError(f"draft_tokens must be ids in 0..{V - 1}; got values in {int(tokens.min())}..{int(tokens.max())}")
+    if n == 0:
+        return torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
+    return _verify_core(tokens, q, p, g)
+
+
+def _verify_core(tokens: Tensor, q: Tensor, p: Tensor, g: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    """verify_batch on validated float64 tensors: tokens [n, k], q [n, k, V], p [n, k+1, V]."""
+    n, k = tokens.shape
+    if k:
+        idx = tokens.unsqueeze(-1)
+        q_x = q.gather(-1, idx).squeeze(-1)  # [n, k]
+        p_x = p[:, :k].gather(-1, idx).squeeze(-1)
+        u = torch.rand((n, k), generator=g, dtype=torch.float64)
+        accept = (q_x > 0) & (u * q_x < p_x)
+        n_acc = accept.long().cumprod(dim=1).sum(dim=1)  # length of the accepted prefix
+    else:
+        n_acc = torch.zeros(n, dtype=torch.long)
+    rows = torch.arange(n)
+    p_row = p[rows, n_acc]  # [n, V]: the target row where the step ends
+    # Appending an all-zero draft row k makes the residual at j = k equal p_k: the bonus row.
+    q_row = torch.zeros_like(p_row)
+    if k:
+        ended_early = n_acc < k
+        q_row[ended_early] = q[rows[ended_early], n_acc[ended_early]]
+    dist = _residual(p_row, q_row)
+    next_token = torch.multinomial(dist, 1, generator=g).squeeze(-1)
+    return n_acc, next_token
+
+
+def verify(draft_tokens, draft_probs, target_probs, *, generator: torch.Generator | None = None) -> list[int]:
+    """One verify step of exact speculative sampling; returns the emitted token ids (1..k+1 of them).
+
+    draft_tokens: k ints, x_i drawn from draft row i; draft_probs: ``[k, V]``; target_probs: ``[k+1, V]``
+    (row i is the target's distribution for the position of x_i, row k the bonus row after x_k).
+    Accept x_i with probability min(1, p_i(x_i)/q_i(x_i)); at the first rejection emit a token from the
+    normalized residual max(0, p_i - q_i) and stop; when all k are accepted emit a bonus token from p_k.
+    Edge cases (q(x) = 0 -> reject, all-zero residual -> p) are documented in :func:`verify_batch`.
+    Every row must be a probability distribution (non-negative, summing to 1 within ``PROB_ATOL``);
+    otherwise ValueError names the argument. ``generator``: a seeded ``torch.Generator`` for reproducible
+    draws (None: torch's global generator).
+    """
+    tokens = _as_token_tensor(draft_tokens, "draft_tokens")
+    if tokens.ndim != 1:
+        raise ValueError(f"draft_tokens must be a flat sequence of k ints; got shape {tuple(tokens.shape)}")
+    q = _as_prob_tensor(draft_probs, "draft_probs", (2,))
+    p = _as_prob_tensor(target_probs, "target_probs", (2,))
+    k = tokens.shape[0]
+    if q.shape[0] != k:
+        raise ValueError(f"draft_probs must have one row per draft token: [k, V] = [{k}, V]; got {tuple(q.shape)}")
+    if p.shape[0] != k + 1:
+        raise ValueError(f"target_probs must be [k+1, V] = [{k + 1}, V] (row k is the bonus row); got {tuple(p.shape)}")
+    if q.shape[1] != p.shape[1]:
+        raise ValueError(f"draft_probs and target_probs must share the vocabulary size; got {q.shape[1]} and {p.shape[1]}")
+    if k and bool(((tokens < 0) | (tokens >= p.shape[1])).any()):
+        raise ValueError(f"draft_tokens must be ids in 0..{p.shape[1] - 1}; got {tokens.tolist()}")
+    n_acc, nxt = _verify_core(tokens.unsqueeze(0), q.unsqueeze(0), p.unsqueeze(0), _check_generator(generator))
+    m = int(n_acc[0])
+    return [int(t) for t in tokens[:m]] + [int(nxt[0])]
+
+
+def verify_greedy(draft_tokens, target_scores) -> list[int]:
+    """Greedy (temperature 0) verification: accept draft tokens while each equals the target's argmax.
+
+    target_scores: ``[k+1, V]`` logits or probabilities (only the argmax matters; ties go to the lowest
+    id, as ``torch.argmax``). Returns the accepted prefix plus the target's argmax at the first mismatch
+    (or after the last draft token), so the output equals plain greedy decoding of the target.
+    """
+    tokens = _as_token_tensor(draft_tokens, "draft_tokens")
+    if tokens.ndim != 1:
+        raise ValueError(f"draft_tokens must be a flat sequence of k ints; got shape {tuple(tokens.shape)}")
+    s = target_scores
+    if isinstance(s, np.ndarray):
+        s = torch.from_numpy(s)
+    if not isinstance(s, Tensor) or not s.is_floating_point():
+        raise TypeError("target_scores must be a floating-point tensor [k+1, V] of logits or probabilities")
+    k = tokens.shape[0]
+    if s.ndim != 2 or s.shape[0] != k + 1 or s.shape[1] == 0:
+        raise ValueError(f"target_scores must be [k+1, V] = [{k + 1}, V]; got {tuple(s.shape)}")
+    if bool(torch.isnan(s).any()):
+        raise ValueError("target_scores must not contain NaN")
+    best = s.argmax(dim=-1).tolist()
+    out: list[int] = []
+    for i in range(k):
+        if int(tokens[i]) != best[i]:
+            break
+        out.append(best[i])
+    out.append(best[len(out)])
+    return out
+
+
+# ---------------------------------------------------------------------------------------- the formulas
+def expected_tokens_per_step(alpha: float, k: int) -> float:
+    """Expected tokens per target call with i.i.d. acceptance probability alpha and k draft tokens.
+
+    E = 1 + alpha + ... + alpha**k = (1 - alpha**(k+1)) / (1 - alpha)  (k + 1 at alpha = 1).
+    Computed as -expm1((k+1) log alpha) / (1 - alpha), accurate also for alpha close to 1.
+    The lecture's "1.5 / 4.0 / 9.0 tokens per round" are the k -> infinity limits minus one.
+    """
+    a = _check_alpha(alpha)
+    k = _check_k(k)
+    if a == 1.0:
+        return float(k + 1)
+    if a == 0.0:
+        return 1.0
+    return float(-math.expm1((k + 1) * math.log(a)) / (1.0 - a))
+
+
+def expected_accepted_tokens(alpha: float, k: int) -> float:
+    """Expected number of accepted draft tokens per step: alpha (1 - alpha**k) / (1 - alpha)
+    (the lecture's E[tau]; = expected_tokens_per_step - 1)."""
+    return expected_tokens_per_step(alpha, k) - 1.0
+
+
+def expected_speedup(alpha: float, k: int, c: float) -> float:
+    """Leviathan et al.'s expected wall-clock speedup over plain decoding of the target:
+
+        S = (1 - alpha**(k+1)) / ((1 - alpha) (k c + 1))
+
+    c = cost of one draft forward relative to one target forward (0 <= c). One step costs k draft calls
+    plus one target call, i.e. (k c + 1) target-call units, and yields expected_tokens_per_step tokens.
+    Example: alpha=0.9, k=4, c=0.05 -> 3.41.
+    """
+    if isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating)):
+        raise TypeError(f"c (draft cost per token, in target calls) must be a real number >= 0; got {type(c).__name__}")
+    c = float(c)
+    if not (math.isfinite(c) and c >= 0):
+        raise ValueError(f"c (draft cost per token, in target calls) must be a finite number >= 0; got {c}")
+    k = _check_k(k)
+    return expected_tokens_per_step(alpha, k) / (k * c + 1.0)
+
+
+def simulate_tokens_per_step(alpha: float, k: int, n_steps: int, *, seed: int = 0) -> np.ndarray:
+    """Monte-Carlo of the acceptance model: each of the k draft tokens is accepted independently with
+    probability alpha until the first rejection; a step emits (accepted + 1) tokens. Returns an int array
+    of n_steps values in 1..k+1 (its mean estimates :func:`expected_tokens_per_step`)."""
+    a = _check_alpha(alpha)
+    k = _check_k(k)
+    n_steps = _check_k(n_steps, "n_steps", 1)
+    rng = np.random.default_rng(seed)
+    acc = rng.random((n_steps, k)) < a
+    return np.cumprod(acc, axis=1).sum(axis=1).astype(np.int64) + 1
+
+
+# ----------------------------------------------------------------------------------- decoding with LMs
+def _next_probs(logits: Tensor, temperature: float) -> Tensor:
+    return torch.softmax(logits.detach().to(torch.float64) / temperature, dim=-1)
+
+
+def _check_temperature(temperature) -> float:
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)):
+        raise TypeError(f"temperature must be a real number >= 0; got {type(temperature).__name__}")
+    t = float(temperature)
+    if not (math.isfinite(t) and t >= 0):
+        raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy); got {t}")
+    return t
+
+
+def _model_context(model) -> int | None:
+    for obj in (model, getattr(model, "config", None)):
+        if obj is not None:
+            for name in ("block_size", "max_seq_len", "context_length"):
+                v = getattr(obj, name, None)
+                if isinstance(v, int) and v > 0:
+                    return v
+    return None
+
+
+@torch.no_grad()
+def speculative_decode(
+    target,
+    draft,
+    prompt_ids: Sequence[int],
+    max_new_tokens: int,
+    *,
+    k: int = 4,
+    temperature: float = 0.0,
+    seed: int = 0,
+    target_storage: Callable[[], Any] | None = None,
+    draft_storage: Callable[[], Any] | None = None,
+) -> tuple[list[int], dict]:
+    """Speculative decoding on token ids; returns (the max_new_tokens new ids, stats).
+
+    Each step: the draft proposes kk = min(k, tokens still needed - 1) tokens one forward call at a time
+    (its cache holds everything before), the target scores all of them in ONE cached forward call of
+    kk+1 positions (the prompt is prefilled in the first calls), :func:`verify` (or
+    :func:`verify_greedy` at temperature 0) picks what to keep, and both caches roll back with
+    ``cache.truncate`` to the accepted prefix. At temperature 0 the ids equal plain greedy decoding of
+    the target; at temperature > 0 they are a sample from the target at that temperature.
+
+    ``target_storage`` / ``draft_storage``: per-layer KV storage factories passed to ``new_cache``
+    (None: the model's default; a :class:`QuantSpecDraft` brings its own 4-bit storage).
+
+    stats: ``new_tokens``, ``target_calls``, ``draft_calls``, ``proposed`` and ``accepted`` draft tokens,
+    ``acceptance_rate`` = accepted / proposed, ``tokens_per_target_call`` = new_tokens / target_calls,
+    ``accepted_histogram`` (steps that accepted 0..k draft tokens, counting only full-length steps),
+    ``k``, ``temperature``.
+    """
+    k = _check_k(k)
+    n_new = _check_k(max_new_tokens, "max_new_tokens", 0)
+    temperature = _check_temperature(temperature)
+    prompt = [int(t) for t in _as_token_tensor(prompt_ids, "prompt_ids").reshape(-1).tolist()]
+    if not prompt:
+        raise ValueError("prompt_ids must contain at least one token (the models need a context to predict from)")
+    for m, name in ((target, "target"), (draft, "draft")):
+        if not callable(m) or not hasattr(m, "new_cache"):
+            raise TypeError(f"{name} must be a model with __call__(idx, cache=...) and new_cache(); got {type(m).__name__}")
+    ctx = min(c for c in (_model_context(target), _model_context(draft), 10**12) if c is not None)
+    if len(prompt) + n_new > ctx:
+        raise ValueError(
+            f"prompt length + max_new_tokens must fit the models' context of {ctx} positions; "
+            f"got {len(prompt)} + {n_new}"
+        )
+    greedy = temperature == 0.0
+    gen = torch.Generator().manual_seed(int(seed))
+    tcache = target.new_cache(1, storage=target_storage) if target_storage is not None else target.new_cache(1)
+    dcache = draft.new_cache(1, storage=draft_storage) if draft_storage is not None else draft.new_cache(1)
+
+    seq = list(prompt)
+    out: list[int] = []
+    target_calls = draft_calls = proposed = accepted = 0
+    hist = [0] * (k + 1)
+    while len(out) < n_new:
+        kk = min(k, n_new - len(out) - 1)
+        base = len(seq)
+        drafted: list[int] = []
+        q_rows: list[Tensor] = []
+        for _ in range(kk):
+            ctx_ids = seq + drafted
+            feed = ctx_ids[len(dcache):]
+            logits = draft(torch.tensor([feed], dtype=torch.long), cache=dcache)[0, -1]
+            draft_calls += 1
+            if greedy:
+                x = int(logits.argmax())
+            else:
+                q = _next_probs(logits, temperature)
+                x = int(torch.multinomial(q, 1, generator=gen))
+                q_rows.append(q)
+            drafted.append(x)
+        feed = (seq + drafted)[len(tcache):]
+        logits = target(torch.tensor([feed], dtype=torch.long), cache=tcache)[0, -(kk + 1):]
+        target_calls += 1
+        if greedy:
+            new = verify_greedy(drafted, logits)
+        else:
+            qs = torch.stack(q_rows) if q_rows else torch.zeros((0, logits.shape[-1]), dtype=torch.float64)
+            new = verify(drafted, qs, _next_probs(logits, temperature), generator=gen)
+        n_acc = len(new) - 1
+        proposed += kk
+        accepted += n_acc
+        if kk == k:
+            hist[n_acc] += 1
+        seq.extend(new)
+        out.extend(new)
+        tcache.truncate(base + n_acc)
+        if len(dcache) > base + n_acc:
+            dcache.truncate(base + n_acc)
+    stats = {
+        "new_tokens": len(out),
+        "target_calls": target_calls,
+        "draft_calls": draft_calls,
+        "proposed": proposed,
+        "accepted": accepted,
+        "acceptance_rate": accepted / proposed if proposed else float("nan"),
+        "tokens_per_target_call": len(out) / target_calls if target_calls else float("nan"),
+        "accepted_histogram": hist,
+        "k": k,
+        "temperature": temperature,
+    }
+    return out, stats
+
+
+def speculative_generate(
+    target,
+    draft,
+    prompt: str,
+    max_new_tokens: int,
+    *,
+    k: int = 4,
+    temperature: float = 0.0,
+    seed: int = 0,
+    draft_storage: Callable[[], Any] | None = None,
+) -> tuple[str, dict]:
+    """Text in, text out: speculative decoding of the tiny LM (character tokens).
+
+    Returns ``(continuation, stats)``: the continuation is exactly ``max_new_tokens`` characters, without
+    the prompt. At temperature 0 it equals ``tinylm.generate(target, prompt, max_new_tokens)``; at
+    temperature > 0 it is a sample from the target (seeded by ``seed``). ``draft`` is any tiny-LM model
+    (e.g. the student) or a :class:`QuantSpecDraft` (the target itself, INT4 weights + 4-bit KV cache).
+    stats: see :func:`speculative_decode`.
+    """
+    from lecture_lib.tinylm import tokenizer  # the tiny LM's character vocabulary (text <-> ids)
+
+    if not isinstance(prompt, str):
+        raise TypeError(f"prompt must be a str; got {type(prompt).__name__}")
+    ids, stats = speculative_decode(
+        target, draft, tokenizer.encode(prompt), max_new_tokens,
+        k=k, temperature=temperature, seed=seed, draft_storage=draft_storage,
+    )
+    return tokenizer.decode(ids), stats
+
+
+# ------------------------------------------------------------------------------------ self-speculation
+class QuantSpecDraft:
+    """A self-speculative draft in the spirit of QuantSpec: the target's own network with quantized
+    weights (``lecture_lib.quant.quantize_weights``) and a quantized KV cache
+    (``lecture_lib.kvcache.QuantizedKVStorage``). Follows the model protocol: ``draft(idx, cache=...)``,
+    ``draft.new_cache(batch_size=1, storage=None)`` (default storage: the quantized one).
+    """
+
+    def __init__(self, model, storage: Callable[[], Any] | None, description: str = "") -> None:
+        self.model = model
+        self.storage = storage
+        self.description = description
+
+    def __call__(self, idx: Tensor, cache=None) -> Tensor:
+        return self.model(idx, cache=cache)
+
+    def new_cache(self, batch_size: int = 1, storage: Callable[[], Any] | None = None):
+        return self.model.new_cache(batch_size, storage=storage if storage is not None else self.storage)
+
+    def __getattr__(self, name: str):  # config, block_size, ... of the wrapped model
+        if name in ("model", "storage", "description"):
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+    def __repr__(self) -> str:
+        return f"QuantSpecDraft({self.description})"
+
+
+def quantspec_draft(target, *, weight_bits: int = 4, group_size: int | None = 32, kv_format: str | None = "int4") -> QuantSpecDraft:
+    """Build the self-speculative draft: a copy of ``target`` with weights replaced by
+    dequantize(quantize(W, weight_bits, group_size)) and a KV cache stored as ``kv_format`` codes
+    (``None``: float KV). The target is untouched."""
+    from lecture_lib.kvcache import QuantizedKVStorage
+    from lecture_lib.quant import quantize_weights
+
+    qmodel = quantize_weights(target, weight_bits, group_size=group_size)
+    qmodel.eval()
+    storage = None if kv_format is None else (lambda: QuantizedKVStorage(kv_format))
+    desc = f"INT{weight_bits} weights" + (f" (group {group_size})" if group_size else "") + (
+        f", {kv_format} KV cache" if kv_format else ", float KV cache"
+    )
+    return QuantSpecDraft(qmodel, storage, desc)
