@@ -1,0 +1,80 @@
+"""Suite-wide settings: a deterministic environment for notebook kernels, and a collection guard.
+
+* Notebook kernels started by nbval inherit this process's environment, so it is fixed here before any
+  kernel starts: one OpenMP thread, a fixed hash seed, a fixed ``SOURCE_DATE_EPOCH`` (the same values
+  ``tools/run_notebooks.py`` uses when it stores the outputs).
+* ``--nbval-sanitize-with`` is resolved against the repository root, so ``pytest`` works from any folder.
+* A full run (``pytest`` / ``make test`` without paths) that collects nothing, or suspiciously little,
+  fails loudly instead of passing quietly: see ``MIN_FULL_SUITE_ITEMS``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools.run_notebooks import KERNEL_ENV  # noqa: E402
+
+#: A full run collecting fewer items than this is treated as broken configuration, not as success.
+MIN_FULL_SUITE_ITEMS = 20
+NOTEBOOK_FOLDERS = ("notebooks", "solutions", "exercises")
+
+for _name, _value in KERNEL_ENV.items():
+    if _name == "MPLBACKEND":
+        # Set only for kernels: ipykernel chooses the inline backend itself when MPLBACKEND is unset,
+        # whereas a non-inline value inherited from the shell would drop every figure from the outputs.
+        if os.environ.get(_name, _value) != _value:
+            del os.environ[_name]
+        continue
+    os.environ[_name] = _value
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    sanitize = getattr(config.option, "nbval_sanitize_with", None)
+    if sanitize and not Path(sanitize).is_absolute() and not Path(sanitize).exists():
+        config.option.nbval_sanitize_with = str(config.rootpath / sanitize)
+
+
+def _is_full_run(config: pytest.Config) -> bool:
+    return (
+        config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and not config.option.keyword
+        and not config.option.markexpr
+        and not getattr(config.option, "lf", False)
+    )
+
+
+def collection_problems(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    """Why a full run's collection looks broken (empty list: it looks fine). Pure, unit-tested."""
+    problems = []
+    if len(items) < MIN_FULL_SUITE_ITEMS:
+        problems.append(
+            f"only {len(items)} test items collected (a full run must collect at least {MIN_FULL_SUITE_ITEMS}); "
+            "check testpaths in pyproject.toml and that the test files import"
+        )
+    root = Path(config.rootpath)
+    for folder in NOTEBOOK_FOLDERS:
+        stored = [p for p in sorted((root / folder).glob("*.ipynb"))]
+        collected = {Path(str(item.path)).resolve() for item in items}
+        missing = [p.name for p in stored if p.resolve() not in collected]
+        if missing:
+            problems.append(
+                f"{folder}/ notebooks not collected by nbval: {', '.join(missing)} "
+                "(is --nbval in addopts and the folder in testpaths?)"
+            )
+    return problems
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not _is_full_run(session.config):
+        return
+    problems = collection_problems(session.config, session.items)
+    if problems:
+        pytest.exit("collection guard: " + "; ".join(problems), returncode=pytest.ExitCode.USAGE_ERROR)
