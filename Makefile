@@ -1,14 +1,25 @@
 # Two commands for learners (see README.md):
 #   make lab   - set up .venv and open the course in JupyterLab (http://127.0.0.1:8888)
-#   make test  - set up .venv and run the whole test suite
+#   make test  - set up .venv and run the whole test suite (every notebook is re-executed and compared)
 # For maintainers:
 #   make notebooks - regenerate exercises/ from solutions/ and re-execute every notebook, storing outputs
+#
+# Variables: PORT=8888 (JupyterLab port), LAB_ARGS="--no-browser ..." (extra JupyterLab options),
+#            PYTEST_ARGS="-x ..." (extra pytest options), NOTEBOOKS="notebooks solutions exercises",
+#            PYTHON=python3 (the interpreter that creates .venv).
 
-PYTHON ?= python3
-VENV   := .venv
-PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
-PORT   ?= 8888
+PYTHON    ?= python3
+VENV      := .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.installed
+PORT      ?= 8888
+LAB_ARGS  ?=
+PYTEST_ARGS ?=
+NOTEBOOKS ?= notebooks solutions exercises
+# JupyterLab refuses to start as root (e.g. inside a container) unless told it is fine.
+ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+# One thread and a fixed hash seed: stored notebook outputs are reproduced digit for digit.
+RUN_ENV   := OMP_NUM_THREADS=1 PYTHONHASHSEED=0
 
 .PHONY: lab test notebooks venv clean
 
@@ -18,19 +29,19 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the course into $(VENV) (first time: about 2 minutes) ..."
 	@$(PY) -m pip install --disable-pip-version-check -q -e ".[test]"
-	@$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (lecture26)" > /dev/null
+	@$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" > /dev/null
 	@touch $(STAMP)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. \
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(ROOT_ARGS) $(LAB_ARGS) \
 	  notebooks/00_start_here.ipynb
 
 notebooks: $(STAMP)
 	$(PY) tools/make_exercises.py
-	$(PY) tools/run_notebooks.py notebooks solutions exercises
+	$(RUN_ENV) $(PY) tools/run_notebooks.py $(NOTEBOOKS)
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(RUN_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
