@@ -1,0 +1,237 @@
+"""Question definitions and scoring: what a question is, and how a probe's envelope becomes points.
+
+A :class:`Question` bundles
+
+* ``make_inputs(rng)`` - the grader's inputs (plain data: NumPy arrays, numbers, strings, lists, tuples, dicts),
+  drawn from a generator the grader seeds (a fresh random seed per command-line run, a fixed one in ``check``);
+* ``probe(ns, inputs)`` - runs where the learner's code lives; looks up and calls the learner's functions and
+  returns what they gave back (see :mod:`lecture_lib.grade.probe_runtime` for the helpers it may use);
+* ``judge(inputs, result)`` - runs in the grader's process with the reference implementation; returns a
+  one-line pass message or raises :class:`Fail` naming the requirement (plus a hint for the common mistake).
+
+:func:`evaluate` turns the probe's envelope into an :class:`Outcome` (points, status, message). Points are
+all-or-nothing per question, and they are never taken from anything the learner's kernel claims.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .probe_runtime import Arr, Opaque, Raised, decode
+
+__all__ = [
+    "STATUS_LABELS", "Fail", "Outcome", "Question", "as_array", "as_number", "describe", "evaluate",
+    "find_question", "known_parts", "questions_for",
+]
+
+#: Status codes and how the table prints them. Only "passed" earns points.
+STATUS_LABELS: Mapping[str, str] = MappingProxyType({
+    "passed": "passed",
+    "failed": "failed",
+    "not_attempted": "not attempted",
+    "missing": "missing",
+    "error": "error",
+    "interrupted": "interrupted",
+    "timeout": "timed out",
+    "died": "kernel died",
+    "not_run": "not run",
+})
+
+_ID = re.compile(r"^[A-E][0-9]{1,2}$")
+
+
+class Fail(Exception):
+    """Raised by a judge: ``requirement`` says what is required and what was found; ``hint`` the likely fix."""
+
+    def __init__(self, requirement: str, hint: str | None = None) -> None:
+        super().__init__(requirement)
+        self.requirement = requirement
+        self.hint = hint
+
+    def text(self) -> str:
+        return self.requirement + (f". Hint: {self.hint}" if self.hint else "")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One graded question.
+
+    id: "A1" style (part letter + number); points: all-or-nothing; title: short name for tables.
+    make_inputs / probe / judge: see the module docstring. ``probe`` must be a plain module-level ``def``
+    whose name starts with ``probe`` and which uses only its arguments, the helpers of
+    :mod:`~lecture_lib.grade.probe_runtime` and imports inside its body (its source is sent to the kernel).
+    wrong_answers: for the tests - region number (0-based among this question's ``# BEGIN SOLUTION`` regions)
+    -> code that replaces that region in the solution notebook and must lose exactly this question's points.
+    """
+
+    id: str
+    points: int
+    title: str
+    make_inputs: Callable[[np.random.Generator], Any]
+    probe: Callable[[Any, Any], Any]
+    judge: Callable[[Any, Any], str]
+    wrong_answers: Mapping[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.id):
+            raise ValueError(f"Question.id must look like 'A1' (part letter A-E and a number); got {self.id!r}")
+        if not isinstance(self.points, int) or self.points <= 0:
+            raise ValueError(f"Question.points must be a positive int; got {self.points!r}")
+        if not self.probe.__name__.startswith("probe"):
+            raise ValueError(f"Question.probe's name must start with 'probe'; got {self.probe.__name__!r}")
+
+    @property
+    def part(self) -> str:
+        return self.id[0]
+
+
+@dataclass
+class Outcome:
+    """The result of one question for one notebook."""
+
+    id: str
+    points: int
+    max_points: int
+    status: str
+    message: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    def feedback_line(self) -> str:
+        """The one line ``check()`` prints."""
+        score = f"({self.points}/{self.max_points})"
+        if self.status == "passed":
+            return f"{self.id} passed {score}: {self.message}"
+        if self.status == "not_attempted":
+            return f"{self.id} not attempted yet {score}: {self.message}"
+        if self.status == "failed":
+            return f"{self.id} not passed yet {score}: {self.message}"
+        return f"{self.id} {self.label} {score}: {self.message}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "points": self.points, "max_points": self.max_points, "passed": self.passed,
+            "message": self.message, "status": self.status,
+        }
+
+
+def evaluate(question: Question, inputs: Any, envelope: Any) -> Outcome:
+    """Score a probe envelope (untrusted plain data) with ``question.judge``, in this process."""
+
+    def zero(status: str, message: str) -> Outcome:
+        return Outcome(question.id, 0, question.points, status, message)
+
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("status"), str):
+        return zero("error", "the probe returned no usable result")
+    status = envelope["status"]
+    message = str(envelope.get("message", ""))[:2000]
+    if status == "ok":
+        try:
+            value = decode(envelope.get("value"))
+        except (ValueError, TypeError, KeyError) as err:
+            return zero("error", f"the probe's result could not be read: {err}")
+        try:
+            text = question.judge(inputs, value)
+        except Fail as fail:
+            return zero("failed", fail.text())
+        except Exception as err:  # noqa: BLE001 - an odd result must not crash the grader
+            return zero("failed", f"the result could not be checked ({type(err).__name__}: {err}); "
+                                  "check the types and shapes your functions return")
+        return Outcome(question.id, question.points, question.points, "passed", str(text))
+    if status in ("not_attempted", "missing", "error", "interrupted"):
+        return zero(status, message)
+    return zero("error", f"unknown probe status {status!r}")
+
+
+# -------------------------------------------------------------------------------------------- registry
+def known_parts() -> list[str]:
+    """Parts that have a checks module (``lecture_lib/grade/part<X>.py``)."""
+    parts = []
+    for letter in "ABCDE":
+        if importlib.util.find_spec(f"lecture_lib.grade.part{letter}") is not None:
+            parts.append(letter)
+    return parts
+
+
+def questions_for(part: str) -> list[Question]:
+    """The questions of ``part`` ("A".."E"), in order; raises ValueError for a part without checks."""
+    if not isinstance(part, str) or len(part) != 1 or part not in "ABCDE":
+        raise ValueError(f"part must be one of 'A'..'E'; got {part!r}")
+    try:
+        module = importlib.import_module(f"lecture_lib.grade.part{part}")
+    except ModuleNotFoundError as err:
+        if err.name == f"lecture_lib.grade.part{part}":
+            raise ValueError(f"part {part} has no checks yet (known parts: {', '.join(known_parts())})") from None
+        raise
+    questions = list(module.QUESTIONS)
+    ids = [q.id for q in questions]
+    if len(set(ids)) != len(ids) or any(q.part != part for q in questions):
+        raise ValueError(f"lecture_lib.grade.part{part}.QUESTIONS must have unique ids starting with {part}")
+    return questions
+
+
+def find_question(question_id: str) -> Question:
+    """The question with this id; raises ValueError naming the known ids."""
+    if not isinstance(question_id, str) or not _ID.match(question_id.strip().upper()):
+        raise ValueError(f"question id must look like 'A1'; got {question_id!r}")
+    qid = question_id.strip().upper()
+    questions = questions_for(qid[0])
+    for q in questions:
+        if q.id == qid:
+            return q
+    raise ValueError(f"unknown question {qid!r}; part {qid[0]} has {', '.join(q.id for q in questions)}")
+
+
+# ---------------------------------------------------------------------------------- helpers for judges
+def describe(value: Any) -> str:
+    """A short human description of a decoded value, for messages."""
+    if isinstance(value, Arr):
+        kind = "tensor" if value.kind == "torch" else "NumPy array"
+        return f"a {kind} of dtype {value.dtype} and shape {tuple(value.value.shape)}"
+    if isinstance(value, Raised):
+        return f"an exception ({value.message})"
+    if isinstance(value, Opaque):
+        return f"a {value.type_name}"
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)}"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__} ({value!r})"
+
+
+def as_array(value: Any, what: str) -> np.ndarray:
+    """``value`` (a decoded tensor/array, number or list of numbers) as a NumPy array, else :class:`Fail`."""
+    if isinstance(value, Arr):
+        return np.asarray(value.value)
+    if isinstance(value, (bool, int, float)):
+        return np.asarray(value)
+    if isinstance(value, (list, tuple)) and all(isinstance(x, (int, float)) for x in value):
+        return np.asarray(value, dtype=np.float64)
+    raise Fail(f"{what} must be a tensor; got {describe(value)}")
+
+
+def as_number(value: Any, what: str) -> float:
+    """A Python float from a number or a one-element tensor/array, else :class:`Fail`."""
+    if isinstance(value, bool):
+        raise Fail(f"{what} must be a number; got a bool")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, Arr) and value.value.size == 1 and value.value.dtype.kind in "iuf":
+        return float(value.value.reshape(-1)[0])
+    raise Fail(f"{what} must be a number (a float or a one-element tensor); got {describe(value)}")
+
