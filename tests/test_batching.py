@@ -1,0 +1,245 @@
+"""Tests of lecture_lib.batching: hand-checked schedules, Little's law, the M/G/1 (Pollaczek-Khinchine)
+limit at batch size 1 with a negative control, saturation throughput, calibration, bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lecture_lib import batching as bt
+
+
+# ----------------------------------------------------------------------------- hand-checked schedules
+def test_two_requests_by_hand():
+    # tokens 2 and 4, both at t=0, B=2, step = 1 + 1*B
+    static = bt.simulate_batching("static", [0.0, 0.0], [2, 4], max_batch_size=2, a=1, b=1)
+    cont = bt.simulate_batching("continuous", [0.0, 0.0], [2, 4], max_batch_size=2, a=1, b=1)
+    assert static.completion_times.tolist() == [6.0, 12.0]  # padding: 4 steps of cost 3
+    assert static.step_batch_sizes.tolist() == [2, 2, 2, 2]
+    assert static.slot_utilization == 6 / 8
+    assert cont.completion_times.tolist() == [6.0, 10.0]  # 2 steps of 3, then 2 steps of 2
+    assert cont.step_batch_sizes.tolist() == [2, 2, 1, 1]
+    assert cont.slot_utilization == 1.0
+
+
+def test_static_waits_for_a_full_batch_and_dynamic_does_not():
+    arr, tok = [0.0, 5.0], [1, 1]
+    static = bt.simulate_batching("static", arr, tok, max_batch_size=2, a=1, b=0)
+    dynamic = bt.simulate_batching("dynamic", arr, tok, max_batch_size=2, a=1, b=0, max_wait=2.0)
+    assert static.completion_times.tolist() == [6.0, 6.0]  # the first request waits for the second
+    assert dynamic.completion_times.tolist() == [3.0, 6.0]  # starts after max_wait = 2 s
+    dyn0 = bt.simulate_batching("dynamic", arr, tok, max_batch_size=2, a=1, b=0, max_wait=0.0)
+    assert dyn0.completion_times.tolist() == [1.0, 6.0]
+
+
+def test_continuous_admits_at_step_boundaries():
+    # a long request runs; a second arrives mid-step and joins at the next boundary
+    r = bt.simulate_batching("continuous", [0.0, 0.5], [3, 1], max_batch_size=4, a=1, b=0)
+    assert r.start_times.tolist() == [0.0, 1.0]
+    assert r.completion_times.tolist() == [3.0, 2.0]
+    s = bt.simulate_batching("dynamic", [0.0, 0.5], [3, 1], max_batch_size=4, a=1, b=0)
+    assert s.completion_times.tolist() == [3.0, 4.0]  # must wait for the whole batch to finish
+
+
+# ----------------------------------------------------------------------------- invariants
+_workload = st.tuples(
+    st.lists(st.floats(0, 3, allow_nan=False), min_size=1, max_size=40),
+    st.integers(1, 12),
+    st.integers(1, 6),
+    st.one_of(st.just(0.0), st.floats(1e-3, 0.5)),
+    st.one_of(st.just(0.0), st.floats(1e-3, 0.5)),
+    st.floats(0.0, 2.0),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(w=_workload, policy=st.sampled_from(bt.POLICIES), seed=st.integers(0, 1000))
+def test_schedule_invariants_and_littles_law(w, policy, seed):
+    gaps, max_tok, B, a, b, max_wait = w
+    if a + b == 0:
+        a = 0.1
+    arr = np.cumsum(gaps)
+    tok = np.random.default_rng(seed).integers(1, max_tok + 1, len(arr))
+    r = bt.simulate_batching(policy, arr, tok, max_batch_size=B, a=a, b=b, max_wait=max_wait)
+    assert np.all(np.isfinite(r.completion_times))
+    # every request needs at least n_i steps, each at least a + b long
+    assert np.all(r.completion_times >= r.arrival_times + tok * (a + b) - 1e-9)
+    assert np.all(r.start_times >= r.arrival_times)
+    assert np.all(np.diff(r.start_times) >= 0)  # first come, first served
+    assert r.step_batch_sizes.max() <= B
+    assert np.all(r.step_active <= r.step_batch_sizes)
+    assert r.step_active.sum() == tok.sum()
+    if policy == "continuous":
+        assert r.slot_utilization == 1.0
+    law = r.little_law()
+    assert law["L"] == pytest.approx(law["lambda_W"], rel=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), lam=st.floats(0.5, 20.0), max_wait=st.floats(0, 1))
+def test_batch_size_one_makes_all_policies_a_fifo_queue(seed, lam, max_wait):
+    arr, tok = bt.make_requests(60, lam, output_tokens=(1, 6), seed=seed)
+    runs = [
+        bt.simulate_batching(p, arr, tok, max_batch_size=1, a=0.02, b=0.01, max_wait=max_wait)
+        for p in bt.POLICIES
+    ]
+    # single-server FIFO recursion: start_i = max(arrival_i, done_{i-1}), done_i = start_i + n_i * (a + b)
+    done, prev = [], 0.0
+    for t_i, n_i in zip(arr, tok):
+        prev = max(t_i, prev) + n_i * 0.03
+        done.append(prev)
+    for r in runs:
+        np.testing.assert_allclose(r.completion_times, done, rtol=1e-12)
+
+
+def test_littles_law_negative_control():
+    """The check has power: counting only time in a batch (not in the queue) breaks it."""
+    r = bt.run_batching("dynamic", arrival_rate=30.0, n_requests=800, max_batch_size=4, a=0.02, b=0.01,
+                        output_tokens=(4, 12), max_wait=0.05, seed=3)
+    law = r.little_law()
+    assert law["relative_gap"] < 1e-9
+    lam = len(r.arrival_times) / r.end_time
+    wrong_W = float((r.completion_times - r.start_times).mean())
+    assert abs(law["L"] - lam * wrong_W) / law["L"] > 0.05
+
+
+# ----------------------------------------------------------------------------- statistical check: M/G/1
+def _pk_mean_wait(lam, a, b, lo, hi):
+    n = np.arange(lo, hi + 1)
+    s = n * (a + b)
+    es, es2 = s.mean(), (s**2).mean()
+    rho = lam * es
+    return lam * es2 / (2 * (1 - rho)), rho, es
+
+
+def _replicated_mean_waits(policy, lam, reps=8, n=4000):
+    out = []
+    for seed in range(reps):
+        r = bt.run_batching(policy, arrival_rate=lam, n_requests=n, max_batch_size=1, a=0.01, b=0.01,
+                            output_tokens=(1, 8), seed=100 + seed)
+        out.append(r.waits[n // 10 :].mean())  # drop a warm-up tenth
+    return np.array(out)
+
+
+def test_batch_size_one_matches_pollaczek_khinchine():
+    lam = 7.0
+    wq, rho, es = _pk_mean_wait(lam, 0.01, 0.01, 1, 8)
+    assert 0.5 < rho < 0.7
+    means = _replicated_mean_waits("continuous", lam)
+    se = means.std(ddof=1) / np.sqrt(len(means))
+    assert abs(means.mean() - wq) < 4 * se + 0.02 * wq
+    # negative control: the M/M/1 formula (exponential service with the same mean) must be rejected
+    wq_mm1 = rho * es / (1 - rho)
+    assert abs(means.mean() - wq_mm1) > 4 * se + 0.02 * wq
+
+
+# ----------------------------------------------------------------------------- throughput
+def test_saturated_batches_reach_the_cost_model_ceiling():
+    B, a, b, k, T = 8, 0.03, 0.004, 5, 7
+    arr = np.zeros(B * k)
+    for policy in bt.POLICIES:
+        r = bt.simulate_batching(policy, arr, np.full(B * k, T), max_batch_size=B, a=a, b=b)
+        assert r.throughput_tokens == pytest.approx(bt.max_throughput(B, a, b), rel=1e-12)
+    heavy = bt.run_batching("continuous", arrival_rate=1e4, n_requests=3000, max_batch_size=B, a=a, b=b,
+                            output_tokens=(5, 15), seed=0)
+    assert heavy.throughput_tokens == pytest.approx(bt.max_throughput(B, a, b), rel=0.01)
+
+
+def test_max_throughput_grows_with_batch_toward_one_over_b():
+    vals = [bt.max_throughput(B, 0.05, 0.002) for B in (1, 2, 4, 8, 64, 4096)]
+    assert all(x < y for x, y in zip(vals, vals[1:]))
+    assert vals[-1] < 1 / 0.002
+    assert vals[-1] == pytest.approx(1 / 0.002, rel=0.01)
+    assert bt.step_time(4, 0.05, 0.002) == pytest.approx(0.058)
+
+
+def test_sweep_rows():
+    rows = bt.sweep(["static", "continuous"], arrival_rates=[1.0, 4.0], batch_sizes=[1, 4], n_requests=50,
+                    a=0.02, b=0.005, output_tokens=8)
+    assert len(rows) == 8
+    assert {"arrival_rate", "offered_load", "p99_latency_s", "throughput_tokens_per_s"} <= rows[0].keys()
+    assert rows[0]["offered_load"] == pytest.approx(1.0 * 8 * 0.025)
+
+
+# ----------------------------------------------------------------------------- bandwidth bound
+def test_bandwidth_bound():
+    assert bt.weight_bytes_per_token(4e9, 8) == 5e8
+    assert bt.decode_step_lower_bound(4e9, 50e9) == pytest.approx(0.08)
+    assert bt.decode_step_lower_bound(4e9, 50e9, batch_size=4, kv_bytes_per_sequence=1e8) == pytest.approx(
+        (4e9 + 4e8) / 50e9
+    )
+
+
+# ----------------------------------------------------------------------------- calibration
+def test_measure_and_fit_with_a_fake_clock():
+    now = [0.0]
+
+    def clock():
+        return now[0]
+
+    def step(bs):
+        now[0] += 0.004 + 0.0015 * bs
+
+    times = bt.measure_step_times(step, [1, 2, 4, 8], repeats=3, clock=clock)
+    assert times[4] == pytest.approx(0.01)
+    a, b = bt.fit_step_cost(list(times), list(times.values()))
+    assert a == pytest.approx(0.004) and b == pytest.approx(0.0015)
+
+
+def test_fit_recovers_noisy_line():
+    rng = np.random.default_rng(0)
+    bs = np.repeat([1, 2, 4, 8, 16], 20)
+    y = 0.01 + 0.002 * bs + rng.normal(0, 1e-4, bs.size)
+    a, b = bt.fit_step_cost(bs, y)
+    assert a == pytest.approx(0.01, rel=0.02) and b == pytest.approx(0.002, rel=0.02)
+
+
+def test_copy_bandwidth_is_positive():
+    assert bt.measure_copy_bandwidth(2**20, repeats=2) > 0
+
+
+# ----------------------------------------------------------------------------- bad inputs
+def test_bad_inputs():
+    ok = dict(max_batch_size=2, a=0.01, b=0.01)
+    with pytest.raises(ValueError, match="policy must be one of"):
+        bt.simulate_batching("greedy", [0.0], [1], **ok)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        bt.simulate_batching("static", [1.0, 0.5], [1, 1], **ok)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        bt.simulate_batching("static", [float("nan")], [1], **ok)
+    with pytest.raises(ValueError, match="integers >= 1"):
+        bt.simulate_batching("static", [0.0], [0], **ok)
+    with pytest.raises(ValueError, match="integers >= 1"):
+        bt.simulate_batching("static", [0.0], [1.5], **ok)
+    with pytest.raises(ValueError, match="one entry per request"):
+        bt.simulate_batching("static", [0.0, 1.0], [1], **ok)
+    with pytest.raises(ValueError, match="at least one request"):
+        bt.simulate_batching("static", [], [], **ok)
+    with pytest.raises(ValueError, match="max_batch_size must be an int >= 1"):
+        bt.simulate_batching("static", [0.0], [1], max_batch_size=0, a=0.1, b=0.1)
+    with pytest.raises(TypeError, match="max_batch_size must be an int"):
+        bt.simulate_batching("static", [0.0], [1], max_batch_size=2.0, a=0.1, b=0.1)
+    with pytest.raises(ValueError, match="a must be a finite number >= 0"):
+        bt.simulate_batching("static", [0.0], [1], max_batch_size=1, a=-1, b=0.1)
+    with pytest.raises(ValueError, match=r"a \+ b must be > 0"):
+        bt.simulate_batching("static", [0.0], [1], max_batch_size=1, a=0, b=0)
+    with pytest.raises(ValueError, match="max_wait must be"):
+        bt.simulate_batching("dynamic", [0.0], [1], max_wait=-1, **ok)
+    with pytest.raises(ValueError, match="arrival_rate must be a finite number > 0"):
+        bt.make_requests(10, 0.0)
+    with pytest.raises(ValueError, match="1 <= lo <= hi"):
+        bt.make_requests(10, 1.0, output_tokens=(5, 2))
+    with pytest.raises(TypeError, match="output_tokens must be an int or a"):
+        bt.make_requests(10, 1.0, output_tokens=[1, 2, 3])
+    with pytest.raises(ValueError, match="two distinct sizes"):
+        bt.fit_step_cost([4, 4], [0.1, 0.2])
+    with pytest.raises(ValueError, match="times must be finite"):
+        bt.fit_step_cost([1, 2], [0.1, float("nan")])
+    with pytest.raises(ValueError, match="bandwidth must be a finite number > 0"):
+        bt.decode_step_lower_bound(1e9, 0)
+    with pytest.raises(ValueError, match="q must be a quantile"):
+        bt.simulate_batching("static", [0.0], [1], **ok).latency_quantile(1.5)
+    with pytest.raises(ValueError, match="batch_sizes must list"):
+        bt.measure_step_times(lambda b: None, [])
