@@ -150,7 +150,7 @@ def histogram_quantile(
     fewer than 2 buckets (after merging)  NaN              ValueError
     total count is 0 (no observations)    NaN              ValueError (a quantile of nothing is undefined)
     q == 0 and the lowest bucket is       NaN (0/0)        the limit q -> 0+: the lower edge of the first
-    empty                                                  non-empty bucket
+    empty (its bound > 0)                                  non-empty bucket
     counts decrease somewhere             repaired         repaired, and a HistogramMonotonicityWarning
     ====================================  ===============  ===================================================
 
