@@ -718,7 +718,7 @@ def _lindley_per_worker(arrivals, service, assign, c, profiles):
         s = service[idx]
         cum = np.cumsum(s)
         d = cum + np.maximum.accumulate(u - cum + s)
-        st = d - s
+        st = np.maximum(u, np.concatenate([[-np.inf], d[:-1]]))  # service starts at max(arrival, previous departure)
         if prof is not None:
             d, st = prof.time(d), prof.time(st)
             st = np.maximum(st, a)
