@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -41,6 +42,9 @@ KERNEL_ENV = {
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
     "TQDM_MININTERVAL": "1",
 }
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class NotebookRunError(RuntimeError):
@@ -92,9 +96,15 @@ def execute(path: Path, *, timeout: int = 1800) -> nbformat.NotebookNode:
         client.execute(env=_kernel_env(), cwd=str(path.parent), stderr=subprocess.DEVNULL)
     except (CellExecutionError, CellTimeoutError) as exc:
         index = _failing_cell(nb)
-        where = f"cell {index + 1} (code cell starting {_first_line(nb.cells[index])!r})" if index is not None else "a cell"
+        if index is None:
+            where, error = "a cell", type(exc).__name__
+        else:
+            where = f"cell {index + 1} (code cell starting {_first_line(nb.cells[index])!r})"
+            out = next(o for o in nb.cells[index].outputs if o.get("output_type") == "error")
+            error = f"{out.ename}: {out.evalue}"
+        detail = _ANSI.sub("", str(exc))
         raise NotebookRunError(
-            f"{path}: {where} raised an error; tag the cell 'raises-exception' only if the error is intended.\n{exc}"
+            f"{path}: {where} raised {error}\n(tag the cell 'raises-exception' only if the error is intended)\n{detail}"
         ) from exc
     return normalize(nb)
 
@@ -122,7 +132,7 @@ def run(paths: list[str], *, check: bool = False, timeout: int = 1800) -> list[P
     total = time.perf_counter()
     cwd = Path.cwd()
     for path in notebooks:
-        shown = os.path.relpath(path, cwd)
+        shown = str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
         start = time.perf_counter()
         print(f"{shown} ...", end=" ", flush=True)
         nb = execute(path, timeout=timeout)
