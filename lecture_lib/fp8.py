@@ -1,6 +1,6 @@
 """8-bit floating point (FP8): an E4M3FN / E5M2 codec built from bit fields, plus scaled FP8.
 
-Taught in notebook Part A (``notebooks/A_quantization.ipynb``): Zone 2 (the number line of every FP8 value),
+Taught in notebook Part A (``notebooks/partA_quantization.ipynb``): Zone 2 (the number line of every FP8 value),
 Zone 3 (the formats, derived below and checked numerically) and Zone 4 (this code).
 
 The formats (OCP 8-bit floating point specification)

@@ -1,6 +1,6 @@
 """KV-cache memory: how many bytes the keys and values take, and a quantized KV storage.
 
-Taught in notebook Part A (``notebooks/A_quantization.ipynb``): Zone 3 (the byte formula and the LLaMA-70B
+Taught in notebook Part A (``notebooks/partA_quantization.ipynb``): Zone 3 (the byte formula and the LLaMA-70B
 numbers, corrected for grouped-query attention) and Zone 5 (perplexity of the tiny LM with an INT8 / INT4 /
 FP8 KV cache, and the bytes it saves).
 
@@ -186,7 +186,9 @@ class QuantizedKVStorage:
         """Quantize and store ``t_new`` new positions of K and V (``[batch, n_heads, t_new, head_dim]``)."""
         for name, x in (("k", k), ("v", v)):
             if not isinstance(x, Tensor):
-                raise TypeError(f"{name} must be a torch.Tensor [batch, n_heads, t_new, head_dim]; got {type(x).__name__}")
+                raise TypeError(
+                    f"{name} must be a torch.Tensor [batch, n_heads, t_new, head_dim]; got {type(x).__name__}"
+                )
             if not x.dtype.is_floating_point:
                 raise TypeError(f"{name} must have a floating dtype; got {x.dtype}")
         if k.ndim != 4 or k.shape != v.shape:

@@ -1,6 +1,6 @@
 """Integer quantization: scales, zero points, granularities, packing, fake-quant for QAT.
 
-Taught in notebook Part A (``notebooks/A_quantization.ipynb``): Zone 0 (the five-weight INT4 example),
+Taught in notebook Part A (``notebooks/partA_quantization.ipynb``): Zone 0 (the five-weight INT4 example),
 Zone 3 (the formulas below, checked numerically) and Zone 4 (this code, read and used).
 
 The two schemes
@@ -28,6 +28,9 @@ want. With ``bits=2`` the scale is ``s = amax / 1``: the only codes are -1, 0, 1
 Widening the range to contain 0 guarantees that 0.0 is represented exactly (it is the code ``z``), which
 matters for zero padding and ReLU outputs. For all-positive data (e.g. post-ReLU activations) this means
 ``lo = 0`` and ``z = 0``: the range starts at 0, not at the smallest value.
+
+Error: inside the range every element is within half a step, ``|x - x_hat| <= s/2``; for values spread
+evenly over a step the *mean* error is ``s/4`` (INT8 per-tensor: max error ``amax/254``, mean ``amax/508``).
 
 Rounding is round-half-to-even everywhere (``torch.round``). An all-zero slice gets the scale 1.0 (any
 positive number would do: every code is 0 and dequantizes to exactly 0), so there is never a NaN or a
@@ -139,7 +142,7 @@ def qrange(bits: int, symmetric: bool = True) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------------------------- QTensor
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class QTensor:
     """A quantized tensor: integer codes plus the parameters that map them back to real numbers.
 
