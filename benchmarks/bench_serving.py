@@ -78,6 +78,7 @@ def main() -> int:
     for name, w in (("lecture_lib", ours_w), ("SimPy", simpy_w)):
         if abs(w / theory - 1) > 0.05:
             print(f"  WARNING: {name} is {100 * (w / theory - 1):+.1f}% off Erlang C")
+    print("  (one run each; W varies by about 1 % (one std) from run to run at this size)")
     print(f"  speed-up lecture_lib vs SimPy: {simpy_t / ours_t:.1f}x  (goal >= 10x)")
 
     print("\nPer-worker queues, 5,000 requests (one widget update per policy), 4 heterogeneous workers:")

@@ -547,6 +547,19 @@ class SimResult:
     def p99(self) -> float:
         return float(self.percentile(99))
 
+    def summary(self, *, warmup: int = 0) -> dict:
+        """Headline numbers: mean, p50, p95, p99 latency (after ``warmup`` requests), mean utilization, rho."""
+        p50, p95, p99 = self.percentile([50, 95, 99], warmup=warmup)
+        return {
+            "policy": self.policy,
+            "mean": float(self.latencies[warmup:].mean()),
+            "p50": float(p50),
+            "p95": float(p95),
+            "p99": float(p99),
+            "utilization": float(self.utilization.mean()),
+            "offered_load": self.offered_load,
+        }
+
     @property
     def horizon(self) -> float:
         """The end of the run: the last departure."""
