@@ -36,6 +36,12 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "PRECISIONS",
+    "TrainStepStats",
+    "count_vanished",
+    "mixed_precision_step",
+    "precision_grads",
+    "train_run",
     "FORMATS",
     "CATEGORIES",
     "FloatFormat",
@@ -546,3 +552,170 @@ class LossScaler:
         self.scale = new_scale
         self._found_inf = None
         return new_scale
+
+
+# ---------------------------------------------------------------------------------------------------
+# Training steps in reduced precision (on CPU)
+# ---------------------------------------------------------------------------------------------------
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def _check_batch(idx, targets) -> None:
+    if not (isinstance(idx, Tensor) and isinstance(targets, Tensor)):
+        raise TypeError("idx and targets must be integer tensors [batch, t]")
+    if idx.ndim != 2 or idx.shape != targets.shape:
+        raise ValueError(f"idx and targets must both be [batch, t]; got {tuple(idx.shape)} and {tuple(targets.shape)}")
+
+
+def precision_grads(
+    model: torch.nn.Module,
+    idx: Tensor,
+    targets: Tensor,
+    *,
+    precision: str = "fp16",
+    loss_scale: float = 1.0,
+    emulate: bool = False,
+) -> tuple[float, list[Tensor]]:
+    """Loss and the *scaled* parameter gradients of one step in ``precision`` (model parameters stay fp32).
+
+    What is real and what is emulated on a CPU:
+
+    * ``"fp32"``: plain float32 (the reference).
+    * ``"bf16"``: real. ``torch.autocast("cpu", dtype=torch.bfloat16)`` runs the matrix multiplies (and
+      their backward) in bfloat16; LayerNorm, embeddings, softmax and the loss stay float32.
+    * ``"fp16"``, ``emulate=False``: real float16 arithmetic, the same way with
+      ``torch.autocast("cpu", dtype=torch.float16)``: activation gradients flowing through the matmuls
+      are float16, so small ones really vanish; the parameters' gradients arrive as float32.
+    * ``"fp16"``, ``emulate=True``: float32 forward and backward of ``loss * scale``, then every
+      parameter gradient is cast to float16 and back. This models float16 gradient *storage* only (every
+      parameter, including LayerNorm and embeddings), not float16 arithmetic inside the backward pass.
+
+    Gradients are returned as float32 tensors, still multiplied by ``loss_scale``; ``p.grad`` is cleared.
+    """
+    _check_batch(idx, targets)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
+    s = _check_scale(loss_scale)
+    if emulate and precision != "fp16":
+        raise ValueError("emulate=True applies to precision='fp16' only (bf16 autocast is real on CPU)")
+    params = [p for p in model.parameters() if p.requires_grad]
+    model.zero_grad(set_to_none=True)
+    autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision) if not emulate else None
+    with torch.enable_grad():
+        if autocast_dtype is None:
+            logits = model(idx)
+        else:
+            with torch.autocast("cpu", dtype=autocast_dtype):
+                logits = model(idx)
+        loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        (loss * s).backward()
+    grads = []
+    for p in params:
+        g = p.grad if p.grad is not None else torch.zeros_like(p)
+        if emulate:
+            g = g.to(torch.float16).to(torch.float32)
+        grads.append(g.detach().clone())
+    model.zero_grad(set_to_none=True)
+    return float(loss.detach()), grads
+
+
+def count_vanished(grads: Sequence[Tensor], reference: Sequence[Tensor]) -> dict:
+    """Compare gradients with a float32 reference of the same step: ``vanished`` = entries that are 0 but
+    nonzero in the reference; ``overflow`` = non-finite entries; ``nonzero_reference`` = nonzero entries
+    of the reference."""
+    if len(grads) != len(reference):
+        raise ValueError(f"grads and reference must list the same parameters; got {len(grads)} and {len(reference)}")
+    vanished = overflow = nonzero = 0
+    for g, r in zip(grads, reference):
+        if g.shape != r.shape:
+            raise ValueError(f"grads and reference must have matching shapes; got {tuple(g.shape)} and {tuple(r.shape)}")
+        ref_nz = r != 0
+        nonzero += int(ref_nz.sum())
+        vanished += int((ref_nz & (g == 0)).sum())
+        overflow += int((~torch.isfinite(g)).sum())
+    return {"vanished": vanished, "overflow": overflow, "nonzero_reference": nonzero,
+            "vanished_fraction": vanished / nonzero if nonzero else 0.0}
+
+
+@dataclass(frozen=True)
+class TrainStepStats:
+    """One optimizer step: loss (before the step), the loss scale used, whether the step was skipped
+    (inf/NaN gradients), and gradient values that vanished / overflowed against an fp32 reference
+    (``-1`` when no reference was computed)."""
+
+    step: int
+    loss: float
+    scale: float
+    skipped: bool
+    vanished: int
+    overflow: int
+    nonzero_reference: int
+
+
+def mixed_precision_step(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    idx: Tensor,
+    targets: Tensor,
+    *,
+    precision: str = "fp16",
+    scaler: LossScaler | None = None,
+    emulate: bool = False,
+    reference: bool = False,
+    step: int = 0,
+) -> TrainStepStats:
+    """One training step in ``precision`` with optional dynamic loss scaling.
+
+    Without a scaler the gradients are used as computed (scale 1) and the step always runs, as a naive
+    reduced-precision trainer would. With a scaler: backward of ``loss * scale``, unscale, skip the
+    step on inf/NaN, update the scale. ``reference=True`` also computes the fp32 gradients of the same
+    step (one more forward/backward) to count vanished values.
+    """
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer; got {type(optimizer).__name__}")
+    scale = scaler.scale if scaler is not None else 1.0
+    ref = None
+    if reference:
+        _, ref = precision_grads(model, idx, targets, precision="fp32", loss_scale=scale)
+    loss, grads = precision_grads(model, idx, targets, precision=precision, loss_scale=scale, emulate=emulate)
+    counts = count_vanished(grads, ref) if ref is not None else {"vanished": -1, "overflow": -1, "nonzero_reference": -1}
+    params = [p for p in model.parameters() if p.requires_grad]
+    for p, g in zip(params, grads):
+        p.grad = g
+    if scaler is None:
+        optimizer.step()
+        skipped = False
+    else:
+        skipped = not scaler.step(optimizer)
+        scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    return TrainStepStats(step, loss, scale, skipped, counts["vanished"], counts["overflow"], counts["nonzero_reference"])
+
+
+def train_run(
+    model: torch.nn.Module,
+    batches: Iterable[tuple[Tensor, Tensor]],
+    *,
+    precision: str = "fp16",
+    scaler: LossScaler | None = None,
+    emulate: bool = False,
+    lr: float = 1e-3,
+    reference_every: int = 0,
+) -> list[TrainStepStats]:
+    """Train ``model`` in place with AdamW on ``batches`` (pairs ``(idx, targets)``); one
+    :class:`TrainStepStats` per batch. ``reference_every=n`` counts vanished gradients every n-th step."""
+    lr = float(lr)
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive finite number; got {lr!r}")
+    if isinstance(reference_every, bool) or not isinstance(reference_every, int) or reference_every < 0:
+        raise ValueError(f"reference_every must be an int >= 0 (0 = never); got {reference_every!r}")
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    out = []
+    for i, (idx, targets) in enumerate(batches):
+        ref = reference_every > 0 and i % reference_every == 0
+        out.append(
+            mixed_precision_step(model, opt, idx, targets, precision=precision, scaler=scaler, emulate=emulate,
+                                 reference=ref, step=i)
+        )
+    return out

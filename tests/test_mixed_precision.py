@@ -340,3 +340,77 @@ def test_bad_inputs():
         mp.LossScaler().scale_loss(1.0)
     with pytest.raises(TypeError, match="optimizer must be"):
         mp.LossScaler().step([torch.zeros(1)])
+
+
+# ----------------------------------------------------------------------------- training steps of the tiny LM
+def _tiny_lm(seed=0):
+    from lecture_lib.tinylm import GPTConfig, TinyGPT
+
+    torch.manual_seed(seed)
+    cfg = GPTConfig(n_layer=2, n_head=4, n_embd=64, block_size=64)
+    model = TinyGPT(cfg).train()
+    gen = torch.Generator().manual_seed(seed)
+    idx = torch.randint(0, cfg.vocab_size, (8, 64), generator=gen)
+    return model, idx, idx.roll(-1, dims=1)
+
+
+def test_fp32_grads_are_plain_autograd_and_emulation_is_a_cast():
+    model, idx, tg = _tiny_lm()
+    loss, grads = mp.precision_grads(model, idx, tg, precision="fp32", loss_scale=1024.0)
+    logits = model(idx)
+    ref_loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tg.reshape(-1))
+    (ref_loss * 1024.0).backward()
+    ref = [p.grad.clone() for p in model.parameters()]
+    assert loss == pytest.approx(ref_loss.item())
+    for g, r in zip(grads, ref):
+        assert torch.equal(g, r)
+    _, emulated = mp.precision_grads(model, idx, tg, precision="fp16", loss_scale=1024.0, emulate=True)
+    for g, r in zip(emulated, ref):
+        assert torch.equal(g, r.half().float())
+    counts = mp.count_vanished(emulated, ref)
+    assert counts["vanished"] == mp.underflow_fraction(ref, 1.0, "fp16").vanished
+
+
+def test_real_fp16_autocast_loses_gradients_that_loss_scaling_keeps():
+    model, idx, tg = _tiny_lm()
+    _, ref = mp.precision_grads(model, idx, tg, precision="fp32")
+    _, g1 = mp.precision_grads(model, idx, tg, precision="fp16", loss_scale=1.0)
+    _, g16 = mp.precision_grads(model, idx, tg, precision="fp16", loss_scale=2.0**16)
+    _, gb = mp.precision_grads(model, idx, tg, precision="bf16", loss_scale=1.0)
+    v1, v16, vb = mp.count_vanished(g1, ref), mp.count_vanished(g16, ref), mp.count_vanished(gb, ref)
+    assert v1["vanished"] > 0
+    assert v16["vanished"] < v1["vanished"]
+    assert vb["vanished"] == 0  # bf16 has fp32's exponent range
+    assert v1["overflow"] == v16["overflow"] == 0
+
+
+def test_scaler_skips_overflowing_steps_and_backs_off():
+    model, idx, tg = _tiny_lm()
+    scaler = mp.LossScaler(init_scale=2.0**30, growth_interval=100)
+    before = [p.detach().clone() for p in model.parameters()]
+    stats = mp.train_run(model, [(idx, tg)] * 3, precision="fp16", scaler=scaler, emulate=True, reference_every=1)
+    assert stats[0].skipped and stats[0].overflow > 0
+    assert all(torch.equal(a, p) for a, p in zip(before, model.parameters()))  # skipped steps change nothing
+    assert [s.scale for s in stats] == [2.0**30, 2.0**29, 2.0**28]
+    assert [r.found_inf for r in scaler.history] == [s.skipped for s in stats]
+
+
+def test_a_clean_run_trains():
+    model, idx, tg = _tiny_lm()
+    stats = mp.train_run(model, [(idx, tg)] * 8, precision="bf16", lr=3e-3)
+    assert stats[-1].loss < stats[0].loss
+    assert not any(s.skipped for s in stats) and all(s.vanished == -1 for s in stats)
+
+
+def test_training_bad_inputs():
+    model, idx, tg = _tiny_lm()
+    with pytest.raises(ValueError, match="precision must be one of"):
+        mp.precision_grads(model, idx, tg, precision="fp8")
+    with pytest.raises(ValueError, match="emulate=True applies to precision='fp16' only"):
+        mp.precision_grads(model, idx, tg, precision="bf16", emulate=True)
+    with pytest.raises(ValueError, match=r"both be \[batch, t\]"):
+        mp.precision_grads(model, idx, tg[:, 1:])
+    with pytest.raises(ValueError, match="lr must be a positive finite number"):
+        mp.train_run(model, [(idx, tg)], lr=0)
+    with pytest.raises(ValueError, match="same parameters"):
+        mp.count_vanished([torch.ones(2)], [])
