@@ -94,9 +94,13 @@ def _as_token_tensor(x, name: str) -> Tensor:
         t = torch.from_numpy(x)
     else:
         try:
-            t = torch.as_tensor(list(x) if not isinstance(x, (list, tuple)) else x, dtype=torch.int64)
-        except (TypeError, ValueError, RuntimeError):
+            items = list(x)
+        except TypeError:
             raise TypeError(f"{name} must be a sequence of int token ids; got {type(x).__name__}") from None
+        bad = [v for v in items if isinstance(v, bool) or not isinstance(v, (int, np.integer))]
+        if bad:
+            raise TypeError(f"{name} must hold int token ids; got {type(bad[0]).__name__} {bad[0]!r}")
+        t = torch.tensor(items, dtype=torch.int64)
     if t.is_floating_point() or t.dtype == torch.bool or t.is_complex():
         raise TypeError(f"{name} must hold integer token ids; got dtype {t.dtype}")
     return t.long()
@@ -401,29 +405,36 @@ def speculative_decode(
     for m, name in ((target, "target"), (draft, "draft")):
         if not callable(m) or not hasattr(m, "new_cache"):
             raise TypeError(f"{name} must be a model with __call__(idx, cache=...) and new_cache(); got {type(m).__name__}")
-    ctx = min(c for c in (_model_context(target), _model_context(draft), 10**12) if c is not None)
-    if len(prompt) + n_new > ctx:
-        raise ValueError(
-            f"prompt length + max_new_tokens must fit the models' context of {ctx} positions; "
-            f"got {len(prompt)} + {n_new}"
-        )
+    bs = min((c for c in (_model_context(target), _model_context(draft)) if c is not None), default=None)
     greedy = temperature == 0.0
     gen = torch.Generator().manual_seed(int(seed))
-    tcache = target.new_cache(1, storage=target_storage) if target_storage is not None else target.new_cache(1)
-    dcache = draft.new_cache(1, storage=draft_storage) if draft_storage is not None else draft.new_cache(1)
 
+    def fresh_caches():
+        tc = target.new_cache(1, storage=target_storage) if target_storage is not None else target.new_cache(1)
+        dc = draft.new_cache(1, storage=draft_storage) if draft_storage is not None else draft.new_cache(1)
+        return tc, dc
+
+    tcache, dcache = fresh_caches()
     seq = list(prompt)
+    # Context window, the same schedule as tinylm.generate: the caches hold seq[start:...]; the prompt is
+    # cut to its last bs tokens; when a prediction would need more than bs positions of context, the
+    # window slides to the last bs // 2 tokens (caches rebuilt by the next calls).
+    start = max(0, len(prompt) - bs) if bs else 0
     out: list[int] = []
     target_calls = draft_calls = proposed = accepted = 0
     hist = [0] * (k + 1)
     while len(out) < n_new:
-        kk = min(k, n_new - len(out) - 1)
         base = len(seq)
+        if bs and base - start > bs:
+            start = base - bs // 2
+            tcache, dcache = fresh_caches()
+        kk = min(k, n_new - len(out) - 1)
+        if bs:
+            kk = min(kk, bs - (base - start))  # all k+1 predictions inside one window
         drafted: list[int] = []
         q_rows: list[Tensor] = []
         for _ in range(kk):
-            ctx_ids = seq + drafted
-            feed = ctx_ids[len(dcache):]
+            feed = (seq + drafted)[start + len(dcache):]
             logits = draft(torch.tensor([feed], dtype=torch.long), cache=dcache)[0, -1]
             draft_calls += 1
             if greedy:
@@ -433,7 +444,7 @@ def speculative_decode(
                 x = int(torch.multinomial(q, 1, generator=gen))
                 q_rows.append(q)
             drafted.append(x)
-        feed = (seq + drafted)[len(tcache):]
+        feed = (seq + drafted)[start + len(tcache):]
         logits = target(torch.tensor([feed], dtype=torch.long), cache=tcache)[0, -(kk + 1):]
         target_calls += 1
         if greedy:
@@ -448,9 +459,10 @@ def speculative_decode(
             hist[n_acc] += 1
         seq.extend(new)
         out.extend(new)
-        tcache.truncate(base + n_acc)
-        if len(dcache) > base + n_acc:
-            dcache.truncate(base + n_acc)
+        keep = base + n_acc - start  # cached positions still valid: the window up to the last accepted draft
+        tcache.truncate(keep)
+        if len(dcache) > keep:
+            dcache.truncate(keep)
     stats = {
         "new_tokens": len(out),
         "target_calls": target_calls,
