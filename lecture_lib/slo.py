@@ -50,6 +50,10 @@ __all__ = [
     "time_to_exhaustion",
 ]
 
+#: Relative slack when comparing a burn rate with a threshold, so that a rate typed in as exactly the
+#: threshold (0.0144 at 99.9 %) counts as reaching it despite float round-off (0.0144 / 0.001 = 14.3999...).
+_REL_TOL = 1e-9
+
 MINUTE = 60.0
 HOUR = 3600.0
 DAY = 86400.0
@@ -174,11 +178,11 @@ def detection_time(
     e = _check_rate(error_rate)
     b = _check_rate(base_error_rate, "base_error_rate")
     target = alert.threshold * error_budget(slo)
-    if b >= target:
+    if b >= target * (1 - _REL_TOL):
         return 0.0
-    if e < target:
+    if e < target * (1 - _REL_TOL):
         return math.inf
-    return max(w * (target - b) / (e - b) for w in (alert.long_window, alert.short_window))
+    return max(min(w, w * (target - b) / (e - b)) for w in (alert.long_window, alert.short_window))
 
 
 def reset_time(
@@ -234,7 +238,7 @@ def alert_table(
             "long_window_s": a.long_window,
             "short_window_s": a.short_window,
             "burn_rate": burn,
-            "fires": burn >= a.threshold,
+            "fires": burn >= a.threshold * (1 - _REL_TOL),
             "detection_s": t,
             "budget_spent_at_detection": budget_consumed(burn, t) if math.isfinite(t) else 0.0,
         })
@@ -328,7 +332,7 @@ def evaluate_alerts(
         burn_long = _window_ratio(trace.requests, trace.errors, long_steps) / budget
         burn_short = _window_ratio(trace.requests, trace.errors, short_steps) / budget
         # the tiny slack absorbs float round-off when a window sits exactly at the threshold
-        thr = a.threshold * (1 - 1e-12)
+        thr = a.threshold * (1 - _REL_TOL)
         out[a.name] = (burn_long >= thr) & (burn_short >= thr)
     return out
 

@@ -104,6 +104,11 @@ def test_alert_table_for_the_widget() -> None:
     rows = alert_table(0.999, 0.008)  # burn 8: only the 6x page and the ticket fire
     assert [r["fires"] for r in rows] == [False, True, True]
     assert rows[0]["detection_s"] == math.inf
+    # exactly at a threshold counts as firing (0.0144 / 0.001 is 14.3999... in floating point)
+    assert [r["fires"] for r in alert_table(0.999, 0.0144)] == [True, True, True]
+    assert alert_table(0.999, 0.0144)[0]["detection_s"] == pytest.approx(HOUR)
+    assert [r["fires"] for r in alert_table(0.99, 0.01)] == [False, False, True]
+    assert [r["fires"] for r in alert_table(0.999, 0.0143)] == [False, True, True]
     rows = alert_table(0.999, 0.0005)  # burn 0.5: nothing fires
     assert [r["fires"] for r in rows] == [False, False, False]
 
