@@ -243,3 +243,24 @@ def test_bad_inputs():
         bt.simulate_batching("static", [0.0], [1], **ok).latency_quantile(1.5)
     with pytest.raises(ValueError, match="batch_sizes must list"):
         bt.measure_step_times(lambda b: None, [])
+
+
+def test_tinylm_decode_step_runs_one_cached_token():
+    import torch
+
+    from lecture_lib.tinylm import GPTConfig, TinyGPT
+
+    torch.manual_seed(0)
+    model = TinyGPT(GPTConfig(n_layer=2, n_head=2, n_embd=32, block_size=64)).eval()
+    step = bt.tinylm_decode_step(model, context_len=16)
+    seen = []
+    h = model.register_forward_pre_hook(lambda m, args, kwargs: seen.append((tuple(args[0].shape), len(kwargs["cache"]))),
+                                        with_kwargs=True)
+    step(3)
+    step(3)
+    step(5)
+    h.remove()
+    # batch 3: prefill 16 tokens, then one token at position 16 (twice: the cache is rolled back)
+    assert seen == [((3, 16), 0), ((3, 1), 16), ((3, 1), 16), ((5, 16), 0), ((5, 1), 16)]
+    times = bt.measure_step_times(step, [1, 2], repeats=2)
+    assert set(times) == {1, 2} and all(t > 0 for t in times.values())
