@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -23,19 +24,32 @@ def checkpoint_path(name: str) -> Path:
 def save_checkpoint(model: TinyGPT, path: Path | str, *, dtype: torch.dtype = torch.float32) -> None:
     """Write ``model``'s weights (cast to ``dtype``) and its config + vocabulary as metadata."""
     tensors = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
-    meta = {"config": model.config.to_json(), "vocab": json.dumps(VOCAB), "name": model.name}
-    save_file(tensors, str(path), metadata=meta)
+    # one metadata key: safetensors writes several keys in an unspecified order, which would make the
+    # bytes (and the file hash) differ between identical runs
+    info = {"config": json.loads(model.config.to_json()), "vocab": VOCAB, "name": model.name}
+    save_file(tensors, str(path), metadata={"tinylm": json.dumps(info, sort_keys=True)})
+
+
+def weights_sha256(model: torch.nn.Module) -> str:
+    """sha256 over the parameter names, dtypes, shapes and bytes in sorted-name order (file-format independent)."""
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        t = t.detach().contiguous().cpu()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
 
 
 def load_checkpoint(path: Path | str, name: str | None = None) -> TinyGPT:
     """Read a checkpoint written by ``save_checkpoint``; weights come back as float32, model in eval mode."""
     with safe_open(str(path), framework="pt") as fh:
         meta = fh.metadata() or {}
-    if "config" not in meta:
-        raise ValueError(f"{path} has no 'config' metadata; it was not written by save_checkpoint")
-    if json.loads(meta.get("vocab", "null")) != VOCAB:
+    if "tinylm" not in meta:
+        raise ValueError(f"{path} has no 'tinylm' metadata; it was not written by save_checkpoint")
+    info = json.loads(meta["tinylm"])
+    if info.get("vocab") != VOCAB:
         raise ValueError(f"{path} was trained with a different vocabulary than lecture_lib.tinylm.tokenizer.VOCAB")
-    model = TinyGPT(GPTConfig.from_json(meta["config"]), name=name or meta.get("name", "custom"))
+    model = TinyGPT(GPTConfig(**info["config"]), name=name or info.get("name", "custom"))
     state = {k: v.to(torch.float32) for k, v in load_file(str(path)).items()}
     model.load_state_dict(state)
     return model.eval()

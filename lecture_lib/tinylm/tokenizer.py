@@ -1,10 +1,10 @@
 """Character tokenizer of the tiny LM: one token per character (see "The tiny LM" in each part notebook).
 
-Vocabulary (``VOCAB``, 106 symbols, token id = position in the string):
+Vocabulary (``VOCAB``, 105 symbols, token id = position in the string):
 
 * id 0: newline ``"\\n"``;
 * ids 1-95: the 95 printable ASCII characters ``" "`` (32) to ``"~"`` (126) in code-point order;
-* ids 96-105: the ten non-ASCII characters that occur in the corpus snapshot:
+* ids 96-104: the nine non-ASCII characters that occur in the corpus snapshot:
   ``° ß – — ‘ ’ “ ” …`` and nothing else.
 
 The vocabulary is fixed here (not derived at run time) so that a checkpoint's token ids never change.

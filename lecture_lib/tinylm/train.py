@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -25,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .checkpoint import DATA_DIR, load_checkpoint, save_checkpoint
+from .checkpoint import DATA_DIR, load_checkpoint, save_checkpoint, weights_sha256
 from .corpus import SNAPSHOT_SHA256, train_text, validation_text
 from .inference import perplexity
 from .model import GPTConfig, TinyGPT, num_params
@@ -48,12 +49,12 @@ class TrainConfig:
 
 PRESETS: dict[str, tuple[GPTConfig, TrainConfig]] = {
     "teacher": (
-        GPTConfig(block_size=128, n_layer=8, n_head=4, n_embd=128, dropout=0.0),
-        TrainConfig(steps=3000, batch_size=32, lr=2e-3),
+        GPTConfig(block_size=128, n_layer=6, n_head=4, n_embd=128, dropout=0.0),
+        TrainConfig(steps=2000, batch_size=32, lr=2e-3),
     ),
     "student": (
-        GPTConfig(block_size=128, n_layer=1, n_head=4, n_embd=96, dropout=0.0),
-        TrainConfig(steps=3000, batch_size=32, lr=3e-3),
+        GPTConfig(block_size=128, n_layer=1, n_head=4, n_embd=88, dropout=0.0),
+        TrainConfig(steps=2000, batch_size=32, lr=3e-3),
     ),
 }
 
@@ -88,7 +89,8 @@ def eval_loss(model: TinyGPT, data: torch.Tensor, n_windows: int) -> float:
     return float(loss)
 
 
-def train(name: str, cfg: GPTConfig, tc: TrainConfig, out_dir: Path, *, threads: int = 2, progress: bool = True) -> dict:
+def train(name: str, cfg: GPTConfig, tc: TrainConfig, out_dir: Path, *, threads: int = 2, progress: bool = True,
+          command: str | None = None) -> dict:
     torch.set_num_threads(threads)
     torch.manual_seed(tc.seed)
     gen = torch.Generator().manual_seed(tc.seed)
@@ -104,6 +106,7 @@ def train(name: str, cfg: GPTConfig, tc: TrainConfig, out_dir: Path, *, threads:
     curve: list[dict] = []
     running: list[float] = []
     t0 = time.perf_counter()
+    c0 = time.process_time()
     model.train()
     bar = tqdm(range(tc.steps), desc=f"train {name}", disable=not progress, mininterval=2.0)
     for step in bar:
@@ -124,6 +127,7 @@ def train(name: str, cfg: GPTConfig, tc: TrainConfig, out_dir: Path, *, threads:
                           "seconds": round(time.perf_counter() - t0, 1)})
             bar.set_postfix(train=f"{tr:.3f}", val=f"{val:.3f}")
     train_seconds = time.perf_counter() - t0
+    cpu_seconds = time.process_time() - c0
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = out_dir / f"{name}.safetensors"
     save_checkpoint(model, ckpt)
@@ -131,7 +135,7 @@ def train(name: str, cfg: GPTConfig, tc: TrainConfig, out_dir: Path, *, threads:
     val_ppl = perplexity(reloaded)
     log = {
         "name": name,
-        "command": " ".join(["python -m lecture_lib.tinylm.train", *sys.argv[1:]]),
+        "command": " ".join(["python -m lecture_lib.tinylm.train", *sys.argv[1:]]) if command is None else command,
         "seed": tc.seed,
         "model_config": dataclasses.asdict(cfg),
         "train_config": dataclasses.asdict(tc),
@@ -139,11 +143,14 @@ def train(name: str, cfg: GPTConfig, tc: TrainConfig, out_dir: Path, *, threads:
         "stored_dtype": "float32",
         "checkpoint_bytes": ckpt.stat().st_size,
         "checkpoint_sha256": hashlib.sha256(ckpt.read_bytes()).hexdigest(),
+        "weights_sha256": weights_sha256(reloaded),
         "corpus_sha256": SNAPSHOT_SHA256,
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "threads": threads,
         "train_wall_seconds": round(train_seconds, 1),
+        "train_cpu_seconds": round(cpu_seconds, 1),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "tokens_seen": tc.steps * tc.batch_size * cfg.block_size,
         "final_val_perplexity": round(val_ppl, 4),
         "final_val_loss_nats": round(math.log(val_ppl), 5),
