@@ -21,15 +21,16 @@ Conventions used throughout this module (the notebook derives them in Zone 3):
   Without the T² factor the soft gradient shrinks like 1/T² for large T (not 1/T, as the lecture says).
 * The teacher is a fixed target: its logits are detached, gradients flow to the student only.
 
-The algorithms layer: torch only, no I/O. ``train_student`` is the one routine that needs the tiny LM;
-it takes the model objects and the training text as arguments.
+The algorithms layer: torch only, no I/O. ``train_student`` is the one routine that needs the tiny LM
+(its model class, corpus and training recipe); it imports ``lecture_lib.tinylm`` inside the function.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -194,15 +195,15 @@ def soft_target_gradient(student_logits, teacher_logits, *, T: float = 2.0, t_sq
 
 
 # ------------------------------------------------------------------------------------- training routine
-@dataclass
+@dataclasses.dataclass
 class TrainLog:
     """What :func:`train_student` records: per step the total loss and its soft and hard parts."""
 
-    step: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    soft: list[float] = field(default_factory=list)
-    hard: list[float] = field(default_factory=list)
-    config: dict = field(default_factory=dict)
+    step: list[int] = dataclasses.field(default_factory=list)
+    loss: list[float] = dataclasses.field(default_factory=list)
+    soft: list[float] = dataclasses.field(default_factory=list)
+    hard: list[float] = dataclasses.field(default_factory=list)
+    config: dict = dataclasses.field(default_factory=dict)
 
     def as_records(self) -> list[dict]:
         """One dict per logged step (ready for ``pandas.DataFrame``)."""
@@ -212,5 +213,124 @@ class TrainLog:
         ]
 
 
-def train_student(*args, **kwargs):  # replaced below once the tiny LM API is known
-    raise NotImplementedError
+def _kd_parts(student_logits: Tensor, teacher_logits: Tensor | None, labels: Tensor, T: float) -> tuple[Tensor | None, Tensor]:
+    """(T² KL batch-mean or None without a teacher, CE mean) on flattened [N, V] logits; no checks (hot loop)."""
+    V = student_logits.shape[-1]
+    s = student_logits.reshape(-1, V)
+    hard = F.cross_entropy(s, labels.reshape(-1))
+    if teacher_logits is None:
+        return None, hard
+    log_ps = F.log_softmax(s / T, dim=-1)
+    log_pt = F.log_softmax(teacher_logits.detach().reshape(-1, V).to(s.dtype) / T, dim=-1)
+    soft = T * T * (log_pt.exp() * (log_pt - log_ps)).sum(-1).mean()
+    return soft, hard
+
+
+def train_student(
+    teacher,
+    student,
+    *,
+    steps: int = 300,
+    T: float = 2.0,
+    alpha: float = 0.5,
+    seed: int = 0,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    warmup: int | None = None,
+    weight_decay: float = 0.1,
+    grad_clip: float = 1.0,
+    log_every: int = 10,
+    text: str | None = None,
+    progress: Callable | None = None,
+):
+    """Distil a tiny-LM student from a teacher on the tiny LM's training text; returns ``(student, TrainLog)``.
+
+    ``student``: a ``GPTConfig`` (a fresh student, initialized from ``seed``) or a tiny-LM model (a deep
+    copy is trained; the argument is untouched). ``teacher``: a tiny-LM model, run in eval mode without
+    gradients; may be None when ``alpha == 0``. Each step draws ``batch_size`` random windows of the
+    student's ``block_size`` characters from ``text`` (None: ``tinylm.train_text()``) and minimizes
+    :func:`distillation_loss` (alpha * T² KL + (1 - alpha) * CE) with the tiny LM's own recipe (AdamW,
+    betas 0.9/0.99, weight decay on matrices, linear warmup + cosine decay to 10 %, gradient clipping).
+    ``alpha = 0`` is plain next-character training: the "same student from scratch, same budget"
+    baseline (the teacher is then not run). Deterministic for a given seed and thread count; the global
+    RNG is left as it was. ``progress``: optional wrapper for the step iterator (e.g. ``tqdm.tqdm``).
+    The log records every ``log_every`` steps the mean total, soft (T² KL) and hard (CE) losses since the
+    previous record. Taught in Part B, "Distilling the tiny LM".
+    """
+    from lecture_lib.tinylm import GPTConfig, TinyGPT, encode, train_text  # the model layer (lazy)
+    from lecture_lib.tinylm.train import TrainConfig, lr_at, sample_batch
+
+    T = _check_T(T)
+    alpha = _check_alpha(alpha)
+    for name, v, lo in (("steps", steps, 1), ("batch_size", batch_size, 1), ("log_every", log_every, 1), ("seed", seed, 0)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{name} must be an int >= {lo}; got {v!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0; got {lr!r}")
+    warmup = min(100, max(1, steps // 10)) if warmup is None else warmup
+    if teacher is None and alpha > 0:
+        raise ValueError("teacher must be a tiny-LM model when alpha > 0 (alpha = 0 trains without a teacher)")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if isinstance(student, GPTConfig):
+            model = TinyGPT(student, name="student-distilled" if alpha > 0 else "student-scratch")
+        elif isinstance(student, torch.nn.Module) and hasattr(student, "config"):
+            model = copy.deepcopy(student)
+        else:
+            raise TypeError(f"student must be a GPTConfig or a tiny-LM model; got {type(student).__name__}")
+    cfg = model.config
+    if teacher is not None:
+        tcfg = getattr(teacher, "config", None)
+        if tcfg is None or tcfg.vocab_size != cfg.vocab_size or tcfg.block_size < cfg.block_size:
+            raise ValueError(
+                "teacher must be a tiny-LM model with the student's vocabulary and a block_size >= the student's "
+                f"({cfg.vocab_size} tokens, {cfg.block_size} positions)"
+            )
+        teacher_was_training = teacher.training
+        teacher.eval()
+    tc = TrainConfig(steps=int(steps), batch_size=int(batch_size), lr=float(lr), warmup=int(warmup),
+                     weight_decay=float(weight_decay), grad_clip=float(grad_clip), seed=int(seed))
+    data = torch.tensor(encode(train_text() if text is None else text), dtype=torch.long)
+    if data.numel() < cfg.block_size + 2:
+        raise ValueError(f"text must have more than block_size + 1 = {cfg.block_size + 1} characters; got {data.numel()}")
+    gen = torch.Generator().manual_seed(int(seed))
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "emb" not in n]
+    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "emb" not in n)]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": tc.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=tc.lr, betas=(0.9, 0.99),
+    )
+    log = TrainLog(config={"steps": steps, "T": T, "alpha": alpha, "seed": seed, "batch_size": batch_size,
+                           "lr": lr, "warmup": warmup, "block_size": cfg.block_size,
+                           "student": dataclasses.asdict(cfg), "teacher": getattr(teacher, "name", None)})
+    acc = {"loss": 0.0, "soft": 0.0, "hard": 0.0, "n": 0}
+    model.train()
+    it = range(tc.steps) if progress is None else progress(range(tc.steps))
+    try:
+        for step in it:
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, tc)
+            x, y = sample_batch(data, cfg.block_size, tc.batch_size, gen)
+            t_logits = None
+            if alpha > 0:
+                with torch.no_grad():
+                    t_logits = teacher(x)
+            soft, hard = _kd_parts(model(x), t_logits, y, T)
+            loss = hard if soft is None else alpha * soft + (1 - alpha) * hard
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+            opt.step()
+            acc["loss"] += float(loss.detach())
+            acc["soft"] += float("nan") if soft is None else float(soft.detach())
+            acc["hard"] += float(hard.detach())
+            acc["n"] += 1
+            if (step + 1) % log_every == 0 or step + 1 == tc.steps:
+                log.step.append(step + 1)
+                for key in ("loss", "soft", "hard"):
+                    getattr(log, key).append(acc[key] / acc["n"])
+                acc = {"loss": 0.0, "soft": 0.0, "hard": 0.0, "n": 0}
+    finally:
+        if teacher is not None:
+            teacher.train(teacher_was_training)
+    return model.eval(), log

@@ -251,3 +251,79 @@ def test_accepts_numpy_and_half_precision():
     b = distillation_loss(torch.from_numpy(s).half(), torch.from_numpy(t).half(), torch.tensor([0, 1, 2, 3]), T=2.0)
     assert a.dtype == torch.float64 and b.dtype == torch.float32
     assert float(a) == pytest.approx(float(b), rel=1e-2)
+
+
+# ------------------------------------------------------------------------------------ train_student
+TEXT = ("The quick brown fox jumps over the lazy dog. " * 40) + "Pack my box with five dozen liquor jugs. " * 40
+
+
+def _tiny_cfg(**kw):
+    from lecture_lib.tinylm import GPTConfig
+
+    base = dict(block_size=32, n_layer=1, n_head=2, n_embd=32)
+    base.update(kw)
+    return GPTConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def tiny_teacher():
+    from lecture_lib.distill import train_student
+
+    # a small teacher trained on the same text (alpha = 0: plain next-character training)
+    teacher, _ = train_student(None, _tiny_cfg(n_layer=2, n_embd=48), steps=60, alpha=0.0, text=TEXT, seed=1,
+                               batch_size=16, lr=1e-2)
+    return teacher
+
+
+def test_train_student_logs_and_learns(tiny_teacher):
+    from lecture_lib.distill import train_student
+
+    student, log = train_student(tiny_teacher, _tiny_cfg(), steps=40, T=2.0, alpha=0.5, text=TEXT, seed=0,
+                                 batch_size=16, lr=1e-2, log_every=10)
+    assert log.step == [10, 20, 30, 40]
+    assert all(math.isfinite(v) for v in log.loss + log.soft + log.hard)
+    for tot, so, ha in zip(log.loss, log.soft, log.hard):
+        assert tot == pytest.approx(0.5 * so + 0.5 * ha, rel=1e-6)
+    assert log.loss[-1] < log.loss[0] and log.soft[-1] < log.soft[0]
+    assert not student.training and log.config["alpha"] == 0.5
+    assert len(log.as_records()) == 4
+
+
+def test_train_student_is_deterministic_and_leaves_inputs_alone(tiny_teacher):
+    from lecture_lib.distill import train_student
+
+    before = {k: v.clone() for k, v in tiny_teacher.state_dict().items()}
+    rng_before = torch.get_rng_state()
+    a, la = train_student(tiny_teacher, _tiny_cfg(), steps=5, text=TEXT, seed=3, batch_size=4)
+    b, lb = train_student(tiny_teacher, _tiny_cfg(), steps=5, text=TEXT, seed=3, batch_size=4)
+    assert la.loss == lb.loss
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert all(torch.equal(before[k], v) for k, v in tiny_teacher.state_dict().items())
+    assert torch.equal(rng_before, torch.get_rng_state())  # the global RNG is untouched
+    c, _ = train_student(tiny_teacher, a, steps=2, text=TEXT, seed=3, batch_size=4)  # a model: copy trained
+    assert not all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), c.state_dict().values()))
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_train_student_alpha_zero_needs_no_teacher_and_matches_ce():
+    from lecture_lib.distill import train_student
+
+    m, log = train_student(None, _tiny_cfg(), steps=4, alpha=0.0, text=TEXT, batch_size=4, log_every=2)
+    assert all(math.isnan(v) for v in log.soft) and log.loss == log.hard
+
+
+def test_train_student_bad_inputs(tiny_teacher):
+    from lecture_lib.distill import train_student
+
+    with pytest.raises(ValueError, match="teacher"):
+        train_student(None, _tiny_cfg(), steps=1, alpha=0.5, text=TEXT)
+    with pytest.raises(ValueError, match="teacher"):
+        train_student(tiny_teacher, _tiny_cfg(block_size=64), steps=1, text=TEXT)
+    with pytest.raises(TypeError, match="student"):
+        train_student(tiny_teacher, "student", steps=1, text=TEXT)
+    with pytest.raises(ValueError, match="steps"):
+        train_student(tiny_teacher, _tiny_cfg(), steps=0, text=TEXT)
+    with pytest.raises(ValueError, match="T"):
+        train_student(tiny_teacher, _tiny_cfg(), steps=1, T=0.0, text=TEXT)
+    with pytest.raises(ValueError, match="text"):
+        train_student(tiny_teacher, _tiny_cfg(), steps=1, text="too short")
