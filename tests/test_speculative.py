@@ -528,3 +528,19 @@ def test_decode_bad_inputs():
     with pytest.raises(TypeError, match="draft"):
         speculative_decode(t, object(), [0], 3)
     assert speculative_decode(t, t, [0], 0)[0] == []
+
+
+def test_noisy_draft_simulation_matches_errata_rows_77_82():
+    from lecture_lib.speculative import simulate_noisy_draft
+
+    r = simulate_noisy_draft(2, n=200_000, seed=0)
+    assert r["pairwise_flip_exact"] == pytest.approx(0.0700, abs=1e-4)  # not Q(4.47) = 3.9e-6
+    assert r["pairwise_flip"] == pytest.approx(r["pairwise_flip_exact"], abs=0.003)
+    assert r["greedy_agreement"] == pytest.approx(0.931, abs=0.003)
+    assert r["acceptance"] == pytest.approx(0.946, abs=0.003)
+    more = simulate_noisy_draft(256, n=4000, seed=0)
+    assert more["acceptance"] < r["acceptance"] and more["greedy_agreement"] < r["greedy_agreement"]
+    with pytest.raises(ValueError, match="n_classes"):
+        simulate_noisy_draft(1)
+    with pytest.raises(ValueError, match="noise_var"):
+        simulate_noisy_draft(2, noise_var=-1.0)
