@@ -1,0 +1,1 @@
+"""Measurement functions per part: run an experiment, return data (no plotting, no printing)."""

@@ -1,0 +1,1 @@
+"""Presentation per part: plots and widget builders over lecture_lib.experiments."""
