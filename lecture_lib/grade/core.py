@@ -28,7 +28,7 @@ from .probe_runtime import Arr, Opaque, Raised, decode
 
 __all__ = [
     "STATUS_LABELS", "Fail", "Outcome", "Question", "as_array", "as_number", "describe", "evaluate",
-    "find_question", "known_parts", "questions_for",
+    "find_question", "known_parts", "questions_for", "raised",
 ]
 
 #: Status codes and how the table prints them. Only "passed" earns points.
@@ -48,12 +48,18 @@ _ID = re.compile(r"^[A-E][0-9]{1,2}$")
 
 
 class Fail(Exception):
-    """Raised by a judge: ``requirement`` says what is required and what was found; ``hint`` the likely fix."""
+    """Raised by a judge: ``requirement`` says what is required and what was found; ``hint`` the likely fix.
 
-    def __init__(self, requirement: str, hint: str | None = None) -> None:
+    ``status`` is "failed" (a wrong result) or "error" (the learner's code raised, see :func:`raised`).
+    """
+
+    def __init__(self, requirement: str, hint: str | None = None, *, status: str = "failed") -> None:
         super().__init__(requirement)
+        if status not in ("failed", "error"):
+            raise ValueError(f"Fail status must be 'failed' or 'error'; got {status!r}")
         self.requirement = requirement
         self.hint = hint
+        self.status = status
 
     def text(self) -> str:
         return self.requirement + (f". Hint: {self.hint}" if self.hint else "")
@@ -146,7 +152,7 @@ def evaluate(question: Question, inputs: Any, envelope: Any) -> Outcome:
         try:
             text = question.judge(inputs, value)
         except Fail as fail:
-            return zero("failed", fail.text())
+            return zero(fail.status, fail.text())
         except Exception as err:  # noqa: BLE001 - an odd result must not crash the grader
             return zero("failed", f"the result could not be checked ({type(err).__name__}: {err}); "
                                   "check the types and shapes your functions return")
@@ -212,6 +218,12 @@ def describe(value: Any) -> str:
     if value is None:
         return "None"
     return f"a {type(value).__name__} ({value!r})"
+
+
+def raised(value: Any, call_text: str, label: str, hint: str | None = None) -> None:
+    """Raise an "error" :class:`Fail` when ``value`` is a :class:`Raised` (the learner's function raised)."""
+    if isinstance(value, Raised):
+        raise Fail(f"{call_text} must work on {label}; it raised {value.message}", hint, status="error")
 
 
 def as_array(value: Any, what: str) -> np.ndarray:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +68,7 @@ class KernelSession:
         self.startup_timeout = startup_timeout
         self.km: KernelManager | None = None
         self.kc: Any = None
+        self._socket_dir: str | None = None
 
     def start(self) -> None:
         env = dict(os.environ)
@@ -73,7 +76,14 @@ class KernelSession:
         # The kernel must import the same lecture_lib as the grader (also from a source checkout).
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-        self.km = KernelManager(kernel_name="python3", kernel_spec_manager=_ThisPython())
+        if os.name == "posix":
+            # Unix sockets in a private folder: nothing listens on the network, and ipykernel has no reason
+            # to warn (on stderr) about unencrypted TCP.
+            self._socket_dir = tempfile.mkdtemp(prefix="lecture26-kernel-")
+            self.km = KernelManager(kernel_name="python3", kernel_spec_manager=_ThisPython(), transport="ipc",
+                                    ip=os.path.join(self._socket_dir, "k"))
+        else:  # pragma: no cover - Windows has no ipc transport
+            self.km = KernelManager(kernel_name="python3", kernel_spec_manager=_ThisPython())
         self.km.start_kernel(cwd=str(self.cwd), env=env)
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -163,6 +173,9 @@ class KernelSession:
                 pass
         self.kc = None
         self.km = None
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
 
 
 @dataclass
@@ -181,6 +194,7 @@ class LearnerKernel:
     skipped: set[int] = field(default_factory=set)
     restarts: int = 0
     dead: bool = False
+    needs_restart: bool = False
     session: KernelSession | None = None
 
     def run_notebook(self) -> None:
@@ -207,12 +221,16 @@ class LearnerKernel:
                 self._restart()
 
     def probe(self, code: str) -> ExecResult:
-        """Execute a probe (stdout captured); restart and replay when it hangs or kills the kernel."""
+        """Execute a probe (stdout captured). After one that hung or killed the kernel, the kernel is
+        restarted and the notebook replayed before the *next* probe (not at all after the last one)."""
+        if self.needs_restart:
+            self.needs_restart = False
+            self._restart()
         if self.dead or self.session is None:
             return ExecResult("died", error="the kernel could not be restarted")
         result = self.session.execute(code, self.timeout, capture=True)
         if result.status in ("hung", "died"):
-            self._restart()
+            self.needs_restart = True
         return result
 
     def close(self) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .core import Fail, Question, as_array, as_number, describe
-from .probe_runtime import Arr, Raised, call, get_function, to_torch
+from .core import Fail, Question, as_array, as_number, describe, raised
+from .probe_runtime import Arr, call, get_function, to_torch
 
 __all__ = ["QUESTIONS"]
 
@@ -122,10 +122,9 @@ def judge_a1(inputs: Any, result: Any) -> str:
     if not isinstance(result, list) or len(result) != len(cases):
         raise Fail(f"quantize_int4 results could not be collected; got {describe(result)}")
     for (label, w, kind), r in zip(cases, result):
-        if isinstance(r, Raised):
-            hint = "accept NumPy input too: start with w = torch.as_tensor(w, dtype=torch.float32)" \
-                if kind == "numpy" else None
-            raise Fail(f"quantize_int4 must work on {label}; it raised {r.message}", hint)
+        raised(r, "quantize_int4", label,
+               "accept NumPy input too: start with w = torch.as_tensor(w, dtype=torch.float32)"
+               if kind == "numpy" else None)
         if not (isinstance(r, (tuple, list)) and len(r) == 2):
             raise Fail(f"quantize_int4 must return a pair (codes, scale); got {describe(r)} for {label}")
         codes_v, scale_v = r
@@ -209,8 +208,7 @@ def probe_a2(ns: Any, inputs: Any) -> Any:
 
 def _judge_dequantize(cases: list[Any], results: Any) -> None:
     for (label, codes, scale), r in zip(cases, results):
-        if isinstance(r, Raised):
-            raise Fail(f"dequantize_int4 must work on {label}; it raised {r.message}")
+        raised(r, "dequantize_int4", label)
         if not (isinstance(r, Arr) and r.kind == "torch"):
             raise Fail(f"dequantize_int4 must return a torch tensor; got {describe(r)} for {label}")
         got = r.value
@@ -234,8 +232,7 @@ def _judge_dequantize(cases: list[Any], results: Any) -> None:
 def _judge_mae(cases: list[Any], results: Any) -> float:
     first = float("nan")
     for k, ((label, a, b), r) in enumerate(zip(cases, results)):
-        if isinstance(r, Raised):
-            raise Fail(f"mean_abs_error must work on {label}; it raised {r.message}")
+        raised(r, "mean_abs_error", label)
         got = as_number(r, "mean_abs_error(w, w_hat)")
         err = a.astype(np.float64) - b.astype(np.float64)
         expected = float(np.abs(err).mean())
@@ -316,8 +313,7 @@ def judge_a3(inputs: Any, result: Any) -> str:
     if not isinstance(result, list) or len(result) != len(cases):
         raise Fail(f"results could not be collected; got {describe(result)}")
     for (label, w), r in zip(cases, result):
-        if isinstance(r, Raised):
-            raise Fail(f"quantize_asym_per_channel must work on {label}; it raised {r.message}")
+        raised(r, "quantize_asym_per_channel", label)
         if not (isinstance(r, (tuple, list)) and len(r) == 3):
             raise Fail(f"quantize_asym_per_channel must return (codes, scale, zero_point); got {describe(r)}")
         codes_v, scale_v, zp_v = r
