@@ -1,0 +1,254 @@
+"""Part C presentation: plots and the three Zone 1 widgets, thin over :mod:`lecture_lib.experiments.partC`.
+
+Used by ``notebooks/partC_production_python.ipynb``. Each plotting function takes data, draws one figure and
+returns it. Each widget builder wires sliders to a pure function (``slo_summary``, ``find_bug_summary``,
+``bucket_error``) and a plotting function here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from lecture_lib import slo
+from lecture_lib.experiments import partC as ex
+
+__all__ = [
+    "SLO_CHOICES",
+    "bucket_widget",
+    "find_bug_widget",
+    "format_slo_summary",
+    "plot_benchmark",
+    "plot_bucket_error_curve",
+    "plot_buckets",
+    "plot_budget",
+    "plot_find_bug",
+    "plot_incident",
+    "plot_sampling",
+    "slo_widget",
+]
+
+SLO_CHOICES = (0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999)
+_ALERT_COLORS = {"fast burn": "#e53935", "medium burn": "#fb8c00", "slow burn": "#fdd835",
+                 "lecture: 1 h >= 14.4 and 6 h >= 6": "#8e24aa", "naive: 5 min >= 14.4": "#757575"}
+
+
+# ------------------------------------------------------------------------------------------------ SLO
+def format_slo_summary(summary: dict[str, Any], slo_target: float, error_rate: float) -> str:
+    """The widget's text: budget, burn rate, time to exhaustion and which alerts fire."""
+    tte = summary["exhaustion_hours"]
+    tte_txt = "never (no errors)" if math.isinf(tte) else f"{tte:.3g} h ({tte / 24:.3g} days)"
+    firing = ", ".join(summary["firing"]) or "none"
+    return (f"SLO {100 * slo_target:.4g} %, error rate {100 * error_rate:.3g} %\n"
+            f"  error budget      : {100 * summary['budget']:.3g} % of requests = {summary['budget_minutes']:.4g} "
+            f"minutes of full outage per 30 days\n"
+            f"  burn rate         : {summary['burn_rate']:.3g}\n"
+            f"  budget gone after : {tte_txt}\n"
+            f"  alerts that fire  : {firing}")
+
+
+def plot_budget(slo_target: float, error_rate: float) -> plt.Figure:
+    """Budget left (%) over time at a constant error rate, with the moment each multiwindow alert fires."""
+    s = ex.slo_summary(slo_target, error_rate)
+    tte = s["exhaustion_hours"]
+    horizon = 720.0 if math.isinf(tte) else min(720.0, 1.15 * tte)
+    t = np.linspace(0, horizon, 200)
+    left = np.clip(100 * (1 - s["burn_rate"] * t / 720.0), 0, 100)
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    _ = ax.plot(t, left, color="black", label=f"budget left (burn rate {s['burn_rate']:.3g})")
+    for name, row in s["alerts"].iterrows():
+        d = row["detection (min)"] / 60
+        if row["fires"] and d <= horizon:
+            _ = ax.axvline(d, color=_ALERT_COLORS[name], ls="--", label=f"{name} fires at {d:.3g} h")
+    ax.set_xlabel("hours at this error rate")
+    ax.set_ylabel("error budget left (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title(f"SLO {100 * slo_target:.4g} %: budget {s['budget_minutes']:.3g} min per 30 days")
+    ax.legend(fontsize=8, loc="upper right")
+    return fig
+
+
+def slo_widget() -> Any:
+    """SLO target and error rate sliders -> :func:`lecture_lib.experiments.partC.slo_summary`."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    target = w.SelectionSlider(options=[(f"{100 * x:g} %", x) for x in SLO_CHOICES], value=0.999,
+                               description="SLO target", continuous_update=False)
+    rate = w.FloatLogSlider(value=0.0144, base=10, min=-5, max=-0.5, step=0.05, description="error rate",
+                            readout_format=".2e", continuous_update=False)
+
+    def show(slo_target: float, error_rate: float) -> None:
+        s = ex.slo_summary(slo_target, error_rate)
+        print(format_slo_summary(s, slo_target, error_rate))
+        display(s["alerts"].round(3))
+        plt.show(plot_budget(slo_target, error_rate))
+
+    out = w.interactive_output(show, {"slo_target": target, "error_rate": rate})
+    return w.VBox([w.HBox([target, rate]), out])
+
+
+# --------------------------------------------------------------------------------------- find a bug
+def plot_find_bug(summary: dict[str, Any], n: int, p: float, delta: float) -> plt.Figure:
+    """``P(find)`` against the number of cases, with ``n`` and the cases needed marked."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    _ = ax.plot(summary["n"], 100 * summary["curve"], color="#1e88e5", label=f"1 - (1 - p)^n, p = {p:g}")
+    _ = ax.axhline(100 * (1 - delta), color="gray", ls=":", label=f"target {100 * (1 - delta):g} %")
+    need = summary["cases_needed"]
+    _ = ax.axvline(need, color="#43a047", ls="--", label=f"cases needed: {need}")
+    _ = ax.plot([n], [100 * summary["p_find"]], "o", color="#e53935",
+                label=f"{n} cases: {100 * summary['p_find']:.3g} %")
+    ax.set_xlabel("number of random test cases n")
+    ax.set_ylabel("P(at least one case hits the bug) (%)")
+    ax.set_title("How many random cases find a bug of rate p?")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def find_bug_widget() -> Any:
+    """Sample-size, bug-rate and confidence sliders -> :func:`lecture_lib.experiments.partC.find_bug_summary`."""
+    import ipywidgets as w
+
+    n = w.IntSlider(value=100, min=1, max=2000, step=1, description="cases n", continuous_update=False)
+    p = w.FloatLogSlider(value=0.01, base=10, min=-4, max=-0.5, step=0.05, description="bug rate p",
+                         readout_format=".2e", continuous_update=False)
+    delta = w.FloatSlider(value=0.05, min=0.001, max=0.5, step=0.001, description="miss risk δ",
+                          readout_format=".3f", continuous_update=False)
+
+    def show(n: int, p: float, delta: float) -> None:
+        s = ex.find_bug_summary(n, p, delta)
+        print(f"P(find) with {n} cases = {100 * s['p_find']:.4g} %; confidence {100 * (1 - delta):g} % needs "
+              f"{s['cases_needed']} cases (approximation ln(1/δ)/p = {s['approx_needed']:.1f})")
+        plt.show(plot_find_bug(s, n, p, delta))
+
+    out = w.interactive_output(show, {"n": n, "p": p, "delta": delta})
+    return w.VBox([w.HBox([n, p, delta]), out])
+
+
+# ----------------------------------------------------------------------------------------- buckets
+def plot_buckets(samples: np.ndarray, result: dict[str, Any], *, title: str = "") -> plt.Figure:
+    """Latency histogram (log x) with the bucket bounds, the exact p99 and the bucket estimate."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    x = np.asarray(samples)
+    edges = np.logspace(np.log10(x.min()), np.log10(x.max()), 80)
+    _ = ax.hist(x, bins=edges, color="#90caf9", label="latencies")
+    for k, b in enumerate(result["bounds"]):
+        _ = ax.axvline(b, color="gray", lw=0.6, alpha=0.7, label="bucket bounds" if k == 0 else None)
+    _ = ax.axvline(result["exact"], color="black", lw=2, label=f"exact p99 {1000 * result['exact']:.1f} ms")
+    _ = ax.axvline(result["estimate"], color="#e53935", lw=2, ls="--",
+                   label=f"histogram_quantile {1000 * result['estimate']:.1f} ms")
+    ax.set_xscale("log")
+    ax.set_xlabel("latency (s, log scale)")
+    ax.set_ylabel("requests")
+    ax.set_title(title or f"{result['buckets']} buckets: p99 off by {100 * result['rel_error']:.2g} %")
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def bucket_widget(samples: np.ndarray) -> Any:
+    """Layout picker and bucket-count slider -> :func:`lecture_lib.experiments.partC.bucket_error`."""
+    import ipywidgets as w
+
+    kind = w.Dropdown(options=list(ex.LAYOUTS), value="exponential", description="layout")
+    count = w.IntSlider(value=12, min=3, max=60, description="buckets", continuous_update=False)
+
+    def show(kind: str, count: int) -> None:
+        r = ex.bucket_error(kind, count, samples)
+        print(f"{kind}, {r['buckets']} buckets (with +Inf): estimate {1000 * r['estimate']:.2f} ms, exact "
+              f"{1000 * r['exact']:.2f} ms, error {1000 * r['abs_error']:.2f} ms ({100 * r['rel_error']:.3g} %), "
+              f"width of the bucket holding p99 {1000 * r['bucket_width']:.1f} ms")
+        plt.show(plot_buckets(samples, r))
+
+    out = w.interactive_output(show, {"kind": kind, "count": count})
+    return w.VBox([w.HBox([kind, count]), out])
+
+
+def plot_bucket_error_curve(samples: np.ndarray, counts: Sequence[int] = tuple(range(4, 61, 2))) -> plt.Figure:
+    """Relative p99 error against the number of buckets, linear vs exponential layouts (and the default)."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    for kind, color in (("linear", "#8e24aa"), ("exponential", "#1e88e5")):
+        err = [100 * ex.bucket_error(kind, int(c), samples)["rel_error"] for c in counts]
+        _ = ax.plot(list(counts), err, "o-", ms=3, color=color, label=kind)
+    d = ex.bucket_error("prometheus default", 0, samples)
+    _ = ax.plot([d["buckets"] - 1], [100 * d["rel_error"]], "s", color="black", label="Prometheus default buckets")
+    ax.set_yscale("log")
+    ax.set_xlabel("finite buckets")
+    ax.set_ylabel("|p99 estimate - exact| / exact (%)")
+    ax.set_title("p99 error of histogram_quantile vs bucket count")
+    ax.legend(fontsize=8)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------- incident
+def plot_incident(exp: dict[str, Any], slo_target: float = 0.999) -> plt.Figure:
+    """Top: burn rate over 5 min, 1 h, 6 h (log scale) with the thresholds; bottom: when each alert fires."""
+    trace = exp["trace"]
+    hours = trace.times / slo.HOUR
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 5.6), sharex=True, height_ratios=[2, 1.3])
+    for (w, b), color in zip(exp["burn"].items(), ("#bdbdbd", "#1e88e5", "#43a047", "#6d4c41")):
+        _ = ax1.plot(hours, np.maximum(b, 0.05), color=color, lw=1, label=f"burn rate over {w}")
+    for thr in (14.4, 6, 1):
+        _ = ax1.axhline(thr, color="black", ls=":", lw=0.8)
+        _ = ax1.text(hours[-1], thr, f" {thr:g}", va="center", fontsize=8)
+    for name, s0, dur, _rate in exp["events"]:
+        _ = ax1.axvspan(s0 / slo.HOUR, (s0 + dur) / slo.HOUR, color="#ffcdd2", alpha=0.6)
+        _ = ax1.text(s0 / slo.HOUR, 300, name, fontsize=8)
+    ax1.set_yscale("log")
+    ax1.set_ylim(0.05, 1000)
+    ax1.set_ylabel("burn rate (x budget pace)")
+    ax1.set_title(f"Simulated incidents at SLO {100 * slo_target:g} %: burn rates and alerts")
+    ax1.legend(fontsize=7, loc="upper left", ncol=2)
+    names = list(exp["firing"])
+    for k, name in enumerate(names):
+        f = exp["firing"][name]
+        _ = ax2.fill_between(hours, k - 0.4, k + 0.4, where=f, color=_ALERT_COLORS.get(name, "gray"), step="pre",
+                             label=name)
+    ax2.set_yticks(range(len(names)), [n.replace(": ", ":\n") for n in names], fontsize=7)
+    ax2.set_xlabel("time (hours)")
+    ax2.set_ylabel("alert firing")
+    ax2.legend(fontsize=6, loc="lower right")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------- sampling
+def plot_sampling(df: pd.DataFrame) -> plt.Figure:
+    """Storage per request and the share of error traces kept, per sampling policy."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+    labels = [s.replace(": ", ":\n") for s in df.index]
+    _ = ax1.bar(labels, df["bytes/request (sim)"], color="#1e88e5", label="simulated")
+    _ = ax1.plot(labels, df["bytes/request (formula)"], "k_", ms=30, mew=2, label="formula")
+    ax1.set_ylabel("trace bytes stored per request")
+    ax1.set_title("storage cost")
+    ax1.legend(fontsize=8)
+    _ = ax2.bar(labels, df["error traces kept (%)"], color="#e53935", label="simulated")
+    _ = ax2.plot(labels, df["formula P(kept | error) (%)"], "k_", ms=30, mew=2, label="formula")
+    ax2.set_ylabel("error traces kept (%)")
+    ax2.set_title("what you can debug")
+    ax2.legend(fontsize=8)
+    for ax in (ax1, ax2):
+        ax.tick_params(axis="x", labelsize=8)
+        ax.set_xlabel("sampling policy")
+    return fig
+
+
+# --------------------------------------------------------------------------------------- benchmark
+def plot_benchmark(samples: dict[str, Sequence[float]]) -> plt.Figure:
+    """Every recorded run (ms, log scale) per variant, jittered, with its median."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    rng = np.random.default_rng(0)
+    for k, (name, vals) in enumerate(samples.items()):
+        v = 1000 * np.asarray(vals)
+        _ = ax.plot(k + rng.uniform(-0.15, 0.15, v.size), v, "o", ms=3, alpha=0.6, label=f"{name} (runs)")
+        _ = ax.plot([k - 0.3, k + 0.3], [np.median(v)] * 2, color="black", lw=2)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(samples)), list(samples))
+    ax.set_xlabel("variant (black bar: median)")
+    ax.set_ylabel("wall time per call (ms, log)")
+    ax.set_title("Recorded benchmark runs: exact p99 of 200 000 latencies")
+    ax.legend(fontsize=8)
+    return fig
