@@ -8,6 +8,7 @@ returns it. Each widget builder wires sliders to a pure function (``slo_summary`
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -87,7 +88,8 @@ def slo_widget() -> Any:
         s = ex.slo_summary(slo_target, error_rate)
         print(format_slo_summary(s, slo_target, error_rate))
         display(s["alerts"].round(3))
-        plt.show(plot_budget(slo_target, error_rate))
+        _ = plot_budget(slo_target, error_rate)
+        plt.show()
 
     out = w.interactive_output(show, {"slo_target": target, "error_rate": rate})
     return w.VBox([w.HBox([target, rate]), out])
@@ -124,7 +126,8 @@ def find_bug_widget() -> Any:
         s = ex.find_bug_summary(n, p, delta)
         print(f"P(find) with {n} cases = {100 * s['p_find']:.4g} %; confidence {100 * (1 - delta):g} % needs "
               f"{s['cases_needed']} cases (approximation ln(1/δ)/p = {s['approx_needed']:.1f})")
-        plt.show(plot_find_bug(s, n, p, delta))
+        _ = plot_find_bug(s, n, p, delta)
+        plt.show()
 
     out = w.interactive_output(show, {"n": n, "p": p, "delta": delta})
     return w.VBox([w.HBox([n, p, delta]), out])
@@ -162,7 +165,8 @@ def bucket_widget(samples: np.ndarray) -> Any:
         print(f"{kind}, {r['buckets']} buckets (with +Inf): estimate {1000 * r['estimate']:.2f} ms, exact "
               f"{1000 * r['exact']:.2f} ms, error {1000 * r['abs_error']:.2f} ms ({100 * r['rel_error']:.3g} %), "
               f"width of the bucket holding p99 {1000 * r['bucket_width']:.1f} ms")
-        plt.show(plot_buckets(samples, r))
+        _ = plot_buckets(samples, r)
+        plt.show()
 
     out = w.interactive_output(show, {"kind": kind, "count": count})
     return w.VBox([w.HBox([kind, count]), out])
@@ -197,18 +201,18 @@ def plot_incident(exp: dict[str, Any], slo_target: float = 0.999) -> plt.Figure:
         _ = ax1.text(hours[-1], thr, f" {thr:g}", va="center", fontsize=8)
     for name, s0, dur, _rate in exp["events"]:
         _ = ax1.axvspan(s0 / slo.HOUR, (s0 + dur) / slo.HOUR, color="#ffcdd2", alpha=0.6)
-        _ = ax1.text(s0 / slo.HOUR, 300, name, fontsize=8)
+        _ = ax1.text(s0 / slo.HOUR, 120, f" {name}", fontsize=8)
     ax1.set_yscale("log")
     ax1.set_ylim(0.05, 1000)
     ax1.set_ylabel("burn rate (x budget pace)")
     ax1.set_title(f"Simulated incidents at SLO {100 * slo_target:g} %: burn rates and alerts")
-    ax1.legend(fontsize=7, loc="upper left", ncol=2)
+    ax1.legend(fontsize=7, loc="upper right", ncol=4, bbox_to_anchor=(1.0, 1.0))
     names = list(exp["firing"])
     for k, name in enumerate(names):
         f = exp["firing"][name]
         _ = ax2.fill_between(hours, k - 0.4, k + 0.4, where=f, color=_ALERT_COLORS.get(name, "gray"), step="pre",
                              label=name)
-    ax2.set_yticks(range(len(names)), [n.replace(": ", ":\n") for n in names], fontsize=7)
+    ax2.set_yticks(range(len(names)), [textwrap.fill(n, 18) for n in names], fontsize=7)
     ax2.set_xlabel("time (hours)")
     ax2.set_ylabel("alert firing")
     ax2.legend(fontsize=6, loc="lower right")
