@@ -327,12 +327,14 @@ def test_kernel_survives_a_hung_cell_and_a_crash(monkeypatch, tmp_path):
         (4, "y = x + 1"),
         (5, "while True:\n    pass"),
         (6, "raise ValueError('boom')"),
+        (7, "exit()"),
+        (8, "z = y + 1"),
     ]
     lk = LearnerKernel(cells=cells, cwd=tmp_path, timeout=1.5)
     try:
         lk.run_notebook()
-        result = lk.probe("print(x, y)")
-        assert result.status == "ok" and result.stdout.strip() == "1 2"
+        result = lk.probe("print(x, y, z)")
+        assert result.status == "ok" and result.stdout.strip() == "1 2 3"
         crash = lk.probe("import os; os._exit(3)")
         assert crash.status == "died"
         after = lk.probe("print(y)")  # restarted and replayed
@@ -344,7 +346,8 @@ def test_kernel_survives_a_hung_cell_and_a_crash(monkeypatch, tmp_path):
     assert "cell 3 crashed the kernel" in notes
     assert "cell 5 timed out" in notes
     assert "cell 6 raised ValueError: boom" in notes
-    assert lk.restarts == 3 and lk.skipped == {1, 2, 4}
+    assert "cell 7 called exit() or quit()" in notes
+    assert lk.restarts == 4 and lk.skipped == {1, 2, 4, 6}
     assert list(tmp_path.iterdir()) == []  # nothing written into the notebook's folder
 
 

@@ -172,6 +172,14 @@ def signature(nb: Any) -> dict[str, Any]:
     }
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when it lies below it (shorter messages)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def sync(solutions: Path, exercises: Path, *, check: bool) -> list[str]:
     """Write (or with ``check`` only compare) the exercises; returns the problems found / files written."""
     problems: list[str] = []
@@ -182,20 +190,20 @@ def sync(solutions: Path, exercises: Path, *, check: bool) -> list[str]:
         try:
             expected = make_exercise(nbformat.read(sol_path, as_version=4))
         except ValueError as err:
-            raise SystemExit(f"{sol_path}: {err}") from None
+            raise SystemExit(f"{_shown(sol_path)}: {err}") from None
         current = nbformat.read(target, as_version=4) if target.exists() else None
         if current is not None and signature(current) == signature(expected):
             continue
         if check:
-            problems.append(f"{target} is {'missing' if current is None else 'out of date'} "
+            problems.append(f"{_shown(target)} is {'missing' if current is None else 'out of date'} "
                             f"(run: python tools/make_exercises.py)")
         else:
             exercises.mkdir(parents=True, exist_ok=True)
             target.write_text(dumps(normalize(expected)), encoding="utf-8")
-            problems.append(f"wrote {target}")
+            problems.append(f"wrote {_shown(target)}")
     for stray in sorted(exercises.glob("*.ipynb")):
         if stray.name not in wanted:
-            problems.append(f"{stray} has no solution notebook {solutions / stray.name}")
+            problems.append(f"{_shown(stray)} has no solution notebook {_shown(solutions / stray.name)}")
     return problems
 
 

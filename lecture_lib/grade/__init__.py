@@ -30,7 +30,8 @@ Adding questions for a part (recipe for parts B-E)
      a ``Raised`` value for that case), and return the raw results (tensors, arrays, numbers, tuples).
    * ``judge(inputs, result) -> str``: compare with the reference implementation; return a one-line pass
      message or ``raise Fail("<requirement>; got <what was found>", hint="<the likely mistake>")``.
-     Helpers: ``as_array``, ``as_number``, ``describe`` (``lecture_lib.grade.core``); decoded arrays are
+     Helpers (``lecture_lib.grade.core``): ``raised(value, "f", label)`` turns a case where the learner's
+     function raised into an "error" ``Fail``; ``as_array``, ``as_number``, ``describe``. Decoded arrays are
      ``Arr`` objects (``.value`` NumPy array, ``.kind`` "torch"/"numpy", ``.dtype`` original dtype name).
    * ``points`` (all or nothing) and ``wrong_answers={region_number: "code"}``: a typical wrong answer that
      the tests put into the solution notebook; it must lose exactly this question's points.

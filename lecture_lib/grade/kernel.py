@@ -2,10 +2,11 @@
 
 :class:`KernelSession` is one Jupyter kernel (this interpreter, via ``jupyter_client``) with an ``execute``
 that always returns: ``ok`` / ``error`` (the code raised) / ``timeout`` (interrupted after the time limit,
-kernel still usable) / ``hung`` (did not stop after an interrupt) / ``died`` (the process is gone).
+kernel still usable) / ``hung`` (did not stop after an interrupt) / ``died`` (the process is gone) /
+``exited`` (the code called ``exit()`` or ``quit()``, which stops an IPython kernel).
 
 :class:`LearnerKernel` runs a notebook's code cells in order and survives the bad ones: a cell that times out
-is interrupted; a cell that hangs or kills the kernel is skipped, the kernel restarted and the cells that had
+is interrupted; a cell that hangs, exits or kills the kernel is skipped, the kernel restarted and the cells that had
 run are replayed. Probes (:meth:`LearnerKernel.probe`) get the same treatment, so one question that kills the
 kernel costs only that question.
 """
@@ -32,7 +33,6 @@ KERNEL_ENV = {
     "MKL_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "MPLBACKEND": "Agg",
-    "LECTURE26_GRADING": "1",
 }
 #: Seconds to wait for a cell to stop after an interrupt before the kernel is restarted.
 INTERRUPT_GRACE = 3.0
@@ -139,22 +139,31 @@ class KernelSession:
                 error = f"{content.get('ename', '')}: {content.get('evalue', '')}"
             elif kind == "status" and content.get("execution_state") == "idle":
                 break
-        self._drain_reply(msg_id)
+        reply = self._drain_reply(msg_id)
+        if any(isinstance(p, dict) and p.get("source") == "ask_exit" for p in reply.get("payload", [])):
+            # exit() / quit(): ipykernel stops shortly after replying. Wait for it, report it like a crash.
+            end = time.monotonic() + INTERRUPT_GRACE
+            while self.km.is_alive() and time.monotonic() < end:
+                time.sleep(0.05)
+            return ExecResult("exited", "".join(out), error)
         if interrupted:
             return ExecResult("timeout", "".join(out), error)
         return ExecResult("error" if error else "ok", "".join(out), error)
 
-    def _drain_reply(self, msg_id: str) -> None:
+    def _drain_reply(self, msg_id: str) -> dict[str, Any]:
+        """The content of the execute_reply to ``msg_id`` (empty when none arrives)."""
         end = time.monotonic() + 2.0
         while time.monotonic() < end:
             try:
                 msg = self.kc.get_shell_msg(timeout=0.2)
             except queue.Empty:
                 if not self.alive():
-                    return
+                    return {}
                 continue
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                return
+                content = msg.get("content", {})
+                return content if isinstance(content, dict) else {}
+        return {}
 
     def shutdown(self) -> None:
         if self.kc is not None:
@@ -216,7 +225,8 @@ class LearnerKernel:
                 self.notes.append(f"cell {number} timed out after {self.timeout:g} s and was interrupted")
             else:
                 self.skipped.add(k)
-                what = "did not stop after an interrupt" if result.status == "hung" else "crashed the kernel"
+                what = {"hung": "did not stop after an interrupt", "exited": "called exit() or quit()"}.get(
+                    result.status, "crashed the kernel")
                 self.notes.append(f"cell {number} {what}; it was skipped and the kernel restarted")
                 self._restart()
 
@@ -229,7 +239,7 @@ class LearnerKernel:
         if self.dead or self.session is None:
             return ExecResult("died", error="the kernel could not be restarted")
         result = self.session.execute(code, self.timeout, capture=True)
-        if result.status in ("hung", "died"):
+        if result.status in ("hung", "died", "exited"):
             self.needs_restart = True
         return result
 
@@ -266,7 +276,7 @@ class LearnerKernel:
             for k in list(self.ran):
                 number, source = self.cells[k]
                 result = self.session.execute(source, self.timeout)
-                if result.status in ("hung", "died", "timeout"):
+                if result.status in ("hung", "died", "exited", "timeout"):
                     self.ran.remove(k)
                     self.skipped.add(k)
                     self.notes.append(f"cell {number} failed when replayed after a restart ({result.status})")

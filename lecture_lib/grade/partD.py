@@ -10,7 +10,8 @@ D6  exponential backoff with full jitter   ``full_jitter_delays(attempts, base, 
 The judges compare with :mod:`lecture_lib.serving` and :mod:`lecture_lib.resilience`. D6 is random: the probe
 passes a seeded ``numpy.random.Generator`` and draws thousands of schedules; the judge checks the range exactly
 and each retry's mean against ``t_n / 2`` within 5 standard errors, and that the draws fill ``[0, t_n]``
-(a schedule with the wrong distribution, e.g. equal jitter with mean ``3 t_n / 4``, misses by ~50 standard errors).
+(a schedule with the wrong distribution, e.g. equal jitter with mean ``3 t_n / 4``, misses by ~50 standard errors),
+and that consecutive retries are independent (correlation within 5 / sqrt(draws) of 0).
 """
 
 from __future__ import annotations
@@ -401,6 +402,14 @@ def judge_d6(inputs: Any, result: Any) -> str:
                 raise Fail(f"retry {n}'s delays must fill [0, t_{n}] = [0, {t[n]:.6g}]; got "
                            f"[{d[:, n].min():.6g}, {d[:, n].max():.6g}] over {draws} draws for {label}",
                            "draw uniformly from 0 to t_n, not from a narrower range")
+        for n in range(attempts - 1):  # each retry needs its own draw: independent delays
+            a, b = d[:, n], d[:, n + 1]
+            if a.std() > 0 and b.std() > 0:
+                corr = float(np.corrcoef(a, b)[0, 1])
+                if abs(corr) > _D6_SIGMAS / math.sqrt(draws):
+                    raise Fail(f"the delays of retries {n} and {n + 1} must be independent draws; their correlation "
+                               f"over {draws} schedules is {corr:.3f} for {label}",
+                               "draw a new random number for every retry (inside the loop)")
         lines.append(label)
     zero = result["zero"]
     raised(zero, "full_jitter_delays", "0 retries")

@@ -173,9 +173,9 @@ def _grade_question(kernel: LearnerKernel, q: Question, rng: np.random.Generator
     if result.status in ("timeout", "hung"):
         return Outcome(q.id, 0, q.points, "timeout",
                        f"no answer within {timeout:g} s (does the code loop forever?); it was interrupted")
-    if result.status == "died":
-        return Outcome(q.id, 0, q.points, "died",
-                       "the kernel died while running this question's code (os._exit, a crash or exit())")
+    if result.status in ("died", "exited"):
+        how = "called exit() or quit()" if result.status == "exited" else "crashed the kernel (os._exit, a segfault ...)"
+        return Outcome(q.id, 0, q.points, "died", f"this question's code {how}; the kernel was restarted")
     envelope = parse_envelope(result.stdout, nonce)
     if envelope is None:
         detail = f": {result.error}" if result.error else ""
