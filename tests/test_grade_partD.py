@@ -1,0 +1,162 @@
+"""Part D's graded exercises: the solution earns full marks, the exercise zero, every wrong answer loses exactly its
+question's points (in-process on many seeds, and through the real kernel grader), and D6's statistical judge fails
+wrong jitter schemes deterministically while passing the right one on every seed tried.
+
+Kernel variants replace the setup cell by ``import numpy as np`` (``setup()`` imports torch and pandas, several
+seconds per kernel, and changes nothing graded), as tests/test_grade.py does for Part A.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lecture_lib.grade import probe_runtime
+from lecture_lib.grade.core import evaluate, find_question, questions_for
+from lecture_lib.grade.runner import grade_notebook
+from tools.make_exercises import make_exercise, with_region_replaced
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION = ROOT / "solutions" / "partD_distributed_inference.ipynb"
+EXERCISE = ROOT / "exercises" / "partD_distributed_inference.ipynb"
+QUESTIONS = questions_for("D")
+MAX = sum(q.points for q in QUESTIONS)
+LIGHT_SETUP = "import numpy as np"
+TIMEOUT = 60.0
+
+
+def solution_nb() -> Any:
+    return nbformat.read(SOLUTION, as_version=4)
+
+
+def namespace(nb: Any) -> dict[str, Any]:
+    ns: dict[str, Any] = {"np": np}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.lstrip().startswith("def "):
+            exec(compile(cell.source, "<notebook>", "exec"), ns)  # noqa: S102 - our own notebook
+    return ns
+
+
+def local(qid: str, ns: dict[str, Any], seed: int = 0):
+    q = find_question(qid)
+    inputs = q.make_inputs(np.random.default_rng(seed))
+    wire = probe_runtime.decode(probe_runtime.encode(inputs), plain_arrays=True)
+    envelope = json.loads(json.dumps(probe_runtime.run(q.probe, ns, wire)))
+    return evaluate(q, inputs, envelope)
+
+
+def test_questions_and_points():
+    assert [q.id for q in QUESTIONS] == ["D1", "D2", "D3", "D4", "D5", "D6"]
+    assert MAX == 10
+    assert all(q.wrong_answers for q in QUESTIONS)
+
+
+def test_exercise_is_generated_from_the_solution():
+    made = make_exercise(solution_nb())
+    stored = nbformat.read(EXERCISE, as_version=4)
+    assert [c.source for c in made.cells] == [c.source for c in stored.cells]
+    assert stored.metadata["lecture26"]["part"] == "D"
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_solution_passes_every_question_on_random_inputs(seed):
+    ns = namespace(solution_nb())
+    for q in QUESTIONS:
+        outcome = local(q.id, ns, seed)
+        assert outcome.passed, (q.id, outcome.message)
+
+
+def test_stubs_are_not_attempted():
+    ns = namespace(nbformat.read(EXERCISE, as_version=4))
+    for q in QUESTIONS:
+        outcome = local(q.id, ns)
+        assert outcome.status == "not_attempted" and outcome.points == 0, outcome.message
+
+
+@pytest.mark.parametrize("q", QUESTIONS, ids=[q.id for q in QUESTIONS])
+def test_each_wrong_answer_fails_its_question_only(q):
+    for k, code in q.wrong_answers.items():
+        ns = namespace(with_region_replaced(solution_nb(), q.id, k, code))
+        for seed in (0, 1, 2):
+            for other in QUESTIONS:
+                outcome = local(other.id, ns, seed)
+                assert outcome.passed == (other.id != q.id), (q.id, other.id, outcome.message)
+
+
+D6_MISTAKES = [
+    ("no cap", "return [float(rng.uniform(0, base * 2 ** n)) for n in range(attempts)]", "cap"),
+    ("no jitter", "return [min(cap, base * 2 ** n) for n in range(attempts)]", "no jitter"),
+    ("equal jitter", "return [min(cap, base * 2 ** n) / 2 + rng.uniform(0, min(cap, base * 2 ** n) / 2) "
+                     "for n in range(attempts)]", "equal jitter"),
+    ("the lecture's additive jitter", "return [min(cap, base * 2 ** n) + rng.uniform(0, base / 2) "
+                                      "for n in range(attempts)]", "between 0 and"),
+    ("uniform on half the window", "return [rng.uniform(0, min(cap, base * 2 ** n) / 2) for n in range(attempts)]",
+     "mean delay"),
+    ("exponent off by one", "return [rng.uniform(0, min(cap, base * 2 ** (n + 1))) for n in range(attempts)]", ""),
+    ("one draw reused", "u = rng.uniform()\nreturn [u * min(cap, base * 2 ** n) for n in range(attempts)]", "independent"),
+]
+
+
+@pytest.mark.parametrize("name,code,words", D6_MISTAKES, ids=[m[0] for m in D6_MISTAKES])
+def test_d6_wrong_jitter_fails_deterministically(name, code, words):
+    ns = namespace(with_region_replaced(solution_nb(), "D6", 0, code))
+    for seed in range(4):
+        outcome = local("D6", ns, seed)
+        assert not outcome.passed and outcome.status == "failed", (name, outcome.message)
+        assert words in outcome.message, outcome.message
+
+
+def test_d6_correct_answer_passes_on_many_seeds():
+    ns = namespace(solution_nb())
+    assert all(local("D6", ns, seed).passed for seed in range(25))
+
+
+def test_common_mistakes_get_a_specific_hint():
+    cases = [
+        ("D2", "new = [c + w for c, w in zip(current, weights)]\nbest = max(range(len(new)), key=new.__getitem__)\n"
+               "return best, new", "heavy worker always wins"),
+        ("D3", "return connections.index(max(connections))", "minimum, not the maximum"),
+        ("D4", "return alpha * previous + (1 - alpha) * sample", "NEW sample"),
+        ("D5", None, ">= the threshold"),
+        ("D1", "return [(k + 1) % n_workers for k in range(n)]", "start at worker 0"),
+    ]
+    for qid, code, words in cases:
+        q = find_question(qid)
+        ns = namespace(with_region_replaced(solution_nb(), qid, 0, code or q.wrong_answers[0]))
+        outcome = local(qid, ns)
+        assert not outcome.passed and words in outcome.message, (qid, outcome.message)
+
+
+# ---------------------------------------------------------------------------------------------- real kernel
+def variant(tmp_path: Path, name: str, nb: Any) -> Path:
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    next(c for c in nb.cells if c.cell_type == "code").source = LIGHT_SETUP
+    path = tmp_path / name
+    nbformat.write(nb, path)
+    return path
+
+
+def test_kernel_grades_solution_full_and_exercise_zero(tmp_path):
+    sol = grade_notebook(variant(tmp_path, "partD_solution.ipynb", solution_nb()), timeout=TIMEOUT)
+    assert sol.score == MAX, [o.as_json() for o in sol.outcomes]
+    exe = grade_notebook(variant(tmp_path, "partD_exercise.ipynb", nbformat.read(EXERCISE, as_version=4)),
+                         timeout=TIMEOUT)
+    assert exe.score == 0 and all(o.status == "not_attempted" for o in exe.outcomes)
+
+
+@pytest.mark.parametrize("q", QUESTIONS, ids=[q.id for q in QUESTIONS])
+def test_kernel_wrong_answer_loses_exactly_its_points(q, tmp_path):
+    for k, code in q.wrong_answers.items():
+        path = variant(tmp_path, f"partD_wrong_{q.id}_{k}.ipynb", with_region_replaced(solution_nb(), q.id, k, code))
+        report = grade_notebook(path, timeout=TIMEOUT)
+        outcomes = {o.id: o for o in report.outcomes}
+        assert report.score == MAX - q.points, [o.as_json() for o in report.outcomes]
+        assert outcomes[q.id].status == "failed" and outcomes[q.id].message
