@@ -3,9 +3,14 @@
 A1  symmetric INT4 per-tensor quantization   ``quantize_int4(w) -> (codes, scale)``
 A2  dequantization and the mean |error|      ``dequantize_int4(codes, scale)``, ``mean_abs_error(w, w_hat)``
 A3  asymmetric 8-bit per-channel             ``quantize_asym_per_channel(w) -> (codes, scale, zero_point)``
+A4  INT4 packing, two codes per byte         ``pack_int4(codes) -> uint8``, ``unpack_int4(packed, n) -> int8``
+A5  decode an FP8 E4M3 byte by hand          ``decode_e4m3(code) -> float``
+A6  KV-cache bytes with grouped-query attn   ``kv_cache_bytes_per_token(layers, n_heads, n_kv_heads, head_dim, bytes)``
+A7  fake quantization with the STE           ``fake_quant_ste(x, scale, qmin, qmax)`` (forward and gradient)
 
-The judges compare with :mod:`lecture_lib.quant` (``quantize(w, 4)`` and
-``quantize(w, 8, symmetric=False, axis=0)``). Codes must match exactly, except that a code may differ by one
+The judges compare with :mod:`lecture_lib.quant` (``quantize(w, 4)``,
+``quantize(w, 8, symmetric=False, axis=0)``, ``pack_int4``, ``FakeQuantizeSTE``), :mod:`lecture_lib.fp8` (``decode``)
+and :mod:`lecture_lib.kvcache` (``kv_cache_bytes``). Codes must match exactly, except that a code may differ by one
 where ``w/s`` lies within 1e-4 of a rounding tie on a *random* case (float32 vs float64 arithmetic); the
 designed tie case (``max|w| = 7`` so ``s = 1``) is exact and checks round-half-to-even.
 """
@@ -391,6 +396,275 @@ codes = torch.clamp(torch.round(w / scale) + zero_point, 0, 255).to(torch.uint8)
 return codes, scale.reshape(1), zero_point.reshape(1)
 """
 
+# ================================================================================================== A4
+def inputs_a4(rng: np.random.Generator) -> dict[str, Any]:
+    return {
+        "pack": [
+            ("the codes [1, 2, -1, -8]", np.array([1, 2, -1, -8], dtype=np.int8)),
+            ("all 16 codes -8..7", np.arange(-8, 8, dtype=np.int8)),
+            ("an odd number of codes (7)", rng.integers(-8, 8, size=7).astype(np.int8)),
+            ("1000 random codes", rng.integers(-8, 8, size=1000).astype(np.int8)),
+        ],
+        "unpack": [
+            ("the bytes [0x21, 0x8F]", np.array([0x21, 0x8F], dtype=np.uint8), 4),
+            ("5 random bytes holding 9 codes", rng.integers(0, 256, size=5).astype(np.uint8), 9),
+            ("300 random bytes", rng.integers(0, 256, size=300).astype(np.uint8), 600),
+        ],
+    }
+
+
+def probe_a4(ns: Any, inputs: Any) -> Any:
+    import torch
+
+    pack = get_function(ns, "pack_int4")
+    unpack = get_function(ns, "unpack_int4")
+    return {
+        "pack": [call(pack, to_torch(c)) for _label, c in inputs["pack"]],
+        "unpack": [call(unpack, to_torch(p, torch.uint8), n) for _label, p, n in inputs["unpack"]],
+    }
+
+
+def _pack_hint(got: np.ndarray, codes: np.ndarray) -> str:
+    quant = _quant()
+    torch = _torch()
+    even = codes if codes.size % 2 == 0 else np.concatenate([codes, np.zeros(1, dtype=codes.dtype)])
+    nib = (even.astype(np.int64) & 0xF).reshape(-1, 2)
+    if got.size == nib.shape[0] and np.array_equal(got.astype(np.int64), (nib[:, 0] << 4) | nib[:, 1]):
+        return "the FIRST code of each pair goes into the LOW nibble: byte = (c0 & 0xF) | ((c1 & 0xF) << 4)"
+    offset = (even.astype(np.int64) + 8).reshape(-1, 2)
+    if got.size == offset.shape[0] and np.array_equal(got.astype(np.int64), offset[:, 0] | (offset[:, 1] << 4)):
+        return "store two's complement nibbles (c & 0xF, so -1 -> 0xF), not c + 8"
+    ref = quant.pack_int4(torch.from_numpy(codes.copy())).numpy()
+    if got.size != ref.size:
+        return f"n codes need ceil(n/2) bytes ({ref.size} here); pad an odd count with one zero code"
+    return "byte i = (codes[2i] & 0xF) | ((codes[2i+1] & 0xF) << 4)"
+
+
+def judge_a4(inputs: Any, result: Any) -> str:
+    torch = _torch()
+    quant = _quant()
+    if not isinstance(result, dict) or set(result) != {"pack", "unpack"}:
+        raise Fail(f"results could not be collected; got {describe(result)}")
+    for (label, codes), r in zip(inputs["pack"], result["pack"]):
+        raised(r, "pack_int4", label)
+        if not (isinstance(r, Arr) and r.kind == "torch" and r.dtype == "torch.uint8"):
+            raise Fail(f"pack_int4 must return a torch.uint8 tensor; got {describe(r)} for {label}",
+                       "build the bytes as integers and convert with .to(torch.uint8)")
+        got = r.value.reshape(-1)
+        ref = quant.pack_int4(torch.from_numpy(codes.copy())).numpy()
+        if got.shape != ref.shape or not np.array_equal(got, ref):
+            raise Fail(f"pack_int4 must put code 2i in the low nibble and 2i+1 in the high nibble of byte i; "
+                       f"got {got[:4].tolist()}... instead of {ref[:4].tolist()}... for {label}",
+                       _pack_hint(got, codes))
+    for (label, packed, n), r in zip(inputs["unpack"], result["unpack"]):
+        raised(r, "unpack_int4", label)
+        if not (isinstance(r, Arr) and r.value.dtype.kind in "iu"):
+            raise Fail(f"unpack_int4 must return an integer tensor (torch.int8); got {describe(r)} for {label}")
+        got = r.value.reshape(-1).astype(np.int64)
+        ref = quant.unpack_int4(torch.from_numpy(packed.copy()), n).numpy().astype(np.int64)
+        if got.shape != ref.shape or not np.array_equal(got, ref):
+            hint = "low nibble first, then sign-extend: a nibble v >= 8 is the code v - 16"
+            if got.shape == ref.shape and np.array_equal(got, ref & 0xF):
+                hint = "sign-extend: nibbles 8..15 are the negative codes -8..-1 (v - 16)"
+            elif got.shape != ref.shape:
+                hint = f"return exactly n = {n} codes (drop the padding nibble of an odd count)"
+            raise Fail(f"unpack_int4 must invert pack_int4; got {got[:4].tolist()}... instead of "
+                       f"{ref[:4].tolist()}... for {label}", hint)
+    first = result["pack"][0].value.reshape(-1).tolist()
+    return (f"pack_int4 and unpack_int4 match lecture_lib.quant on {len(inputs['pack']) + len(inputs['unpack'])} "
+            f"inputs; [1, 2, -1, -8] packs to bytes {[hex(b) for b in first]}")
+
+
+WRONG_A4_HIGH_FIRST = """\
+c = torch.as_tensor(codes).reshape(-1).to(torch.int16)
+if c.numel() % 2:
+    c = torch.cat([c, c.new_zeros(1)])
+nib = (c & 0xF).reshape(-1, 2)
+return ((nib[:, 0] << 4) | nib[:, 1]).to(torch.uint8)
+"""
+
+
+# ================================================================================================== A5
+def inputs_a5(rng: np.random.Generator) -> dict[str, Any]:
+    order = rng.permutation(256)
+    return {"codes": [int(c) for c in order]}
+
+
+def probe_a5(ns: Any, inputs: Any) -> Any:
+    f = get_function(ns, "decode_e4m3")
+    return [call(f, c) for c in inputs["codes"]]
+
+
+def _e4m3_hint(code: int, got: float) -> str:
+    s, e, m = code >> 7, (code >> 3) & 0xF, code & 0x7
+    sign = -1.0 if s else 1.0
+    if e == 0 and m and math.isclose(got, sign * 2.0 ** (-7) * (1 + m / 8), rel_tol=1e-6):
+        return "exponent field 0 is subnormal: value = (-1)^s * 2^(1-7) * (m/8), no implicit leading 1"
+    if e > 0 and math.isclose(got, sign * 2.0 ** (e - 8) * (1 + m / 8), rel_tol=1e-6):
+        return "the E4M3 exponent bias is 7: value = (-1)^s * 2^(e-7) * (1 + m/8)"
+    if e == 15 and m == 7:
+        return "S.1111.111 (0x7F, 0xFF) is NaN in E4M3FN (there is no infinity); return float('nan')"
+    if e == 15 and not math.isnan(got) and math.isinf(got):
+        return "E4M3FN has no infinity: exponent 1111 still holds normal numbers (up to 448); only m = 111 is NaN"
+    if math.isclose(got, -sign * abs(got), rel_tol=0) and got != 0:
+        return "bit 7 is the sign: 1 means negative"
+    return "fields: sign = bit 7, exponent = bits 6..3, mantissa = bits 2..0"
+
+
+def judge_a5(inputs: Any, result: Any) -> str:
+    torch = _torch()
+    from lecture_lib import fp8
+
+    codes = inputs["codes"]
+    if not isinstance(result, list) or len(result) != len(codes):
+        raise Fail(f"results could not be collected; got {describe(result)}")
+    ref = fp8.decode(torch.tensor(codes, dtype=torch.uint8), "e4m3").double().numpy()
+    for code, r, expected in zip(codes, result, ref):
+        raised(r, "decode_e4m3", f"code 0x{code:02X}")
+        got = as_number(r, f"decode_e4m3(0x{code:02X})")
+        if math.isnan(expected):
+            if not math.isnan(got):
+                raise Fail(f"decode_e4m3(0x{code:02X}) must be NaN; got {got!r}", _e4m3_hint(code, got))
+            continue
+        if math.isnan(got) or got != expected or math.copysign(1, got) != math.copysign(1, expected):
+            raise Fail(f"decode_e4m3(0x{code:02X}) (bits {code >> 7}.{(code >> 3) & 0xF:04b}.{code & 7:03b}) must be "
+                       f"{float(expected)!r}; got {got!r}", _e4m3_hint(code, got))
+    return "all 256 E4M3 codes decode exactly like lecture_lib.fp8.decode (max 0x7E = 448, 0x7F = NaN, -0.0 kept)"
+
+
+WRONG_A5_NO_SUBNORMAL = """\
+s, e, m = code >> 7, (code >> 3) & 0xF, code & 0x7
+if e == 15 and m == 7:
+    return float("nan")
+return (-1.0) ** s * 2.0 ** (e - 7) * (1 + m / 8)
+"""
+
+
+# ================================================================================================== A6
+def inputs_a6(rng: np.random.Generator) -> dict[str, Any]:
+    cases = [
+        ("LLaMA-2-70B (80 layers, 64 heads, 8 KV heads, head_dim 128, fp16)", 80, 64, 8, 128, 2.0),
+        ("multi-head attention (n_kv_heads = n_heads = 32), fp16", 32, 32, 32, 128, 2.0),
+        ("an INT4 cache (0.5 bytes per value)", 40, 40, 8, 128, 0.5),
+    ]
+    for _ in range(3):
+        kv = int(rng.choice([1, 2, 4, 8]))
+        heads = kv * int(rng.integers(1, 9))
+        cases.append((f"random model ({heads} heads, {kv} KV heads)", int(rng.integers(1, 96)), heads, kv,
+                      int(rng.choice([64, 80, 96, 128])), float(rng.choice([0.5, 1.0, 2.0, 4.0]))))
+    return {"cases": cases}
+
+
+def probe_a6(ns: Any, inputs: Any) -> Any:
+    f = get_function(ns, "kv_cache_bytes_per_token")
+    return [call(f, layers, heads, kv, d, b) for _label, layers, heads, kv, d, b in inputs["cases"]]
+
+
+def judge_a6(inputs: Any, result: Any) -> str:
+    from lecture_lib import kvcache
+
+    cases = inputs["cases"]
+    if not isinstance(result, list) or len(result) != len(cases):
+        raise Fail(f"results could not be collected; got {describe(result)}")
+    for (label, layers, heads, kv, d, b), r in zip(cases, result):
+        raised(r, "kv_cache_bytes_per_token", label)
+        got = as_number(r, "kv_cache_bytes_per_token(...)")
+        expected = float(kvcache.kv_cache_bytes(layers, kv, d, 1, 1, b))
+        if not math.isclose(got, expected, rel_tol=1e-9):
+            hint = "bytes per token = 2 (K and V) * layers * n_kv_heads * head_dim * bytes_per_value"
+            if math.isclose(got, expected * heads / kv, rel_tol=1e-9) and heads != kv:
+                hint = ("with grouped-query attention only the n_kv_heads key/value heads are cached "
+                        "(the query heads share them), not all n_heads")
+            elif math.isclose(got, expected / 2, rel_tol=1e-9):
+                hint = "count both K and V: the factor 2"
+            raise Fail(f"kv_cache_bytes_per_token must be {expected:g} for {label}; got {got:g}", hint)
+    mb = float(kvcache.kv_cache_bytes(80, 8, 128, 1, 1, 2)) / 1e6
+    return (f"bytes per token match on {len(cases)} models; LLaMA-2-70B with GQA needs {mb:.2f} MB per token "
+            f"(the lecture's multi-head figure 2.62 MB is 8x too large)")
+
+
+WRONG_A6_ALL_HEADS = """\
+return 2 * layers * n_heads * head_dim * bytes_per_value
+"""
+
+
+# ================================================================================================== A7
+def inputs_a7(rng: np.random.Generator) -> dict[str, Any]:
+    f32 = np.float32
+    x = rng.uniform(-2.0, 2.0, size=40).astype(f32)
+    return {
+        "cases": [
+            ("x = [-2.0, -0.3, 0.0, 0.26, 0.9, 2.4] with s = 0.25 on INT4 (-7..7)",
+             np.array([-2.0, -0.3, 0.0, 0.26, 0.9, 2.4], dtype=f32), 0.25, -7, 7),
+            ("40 values in [-2, 2] with s = 0.1 on INT4 (-7..7)", x, 0.1, -7, 7),
+            ("a 3x8 matrix with s = 0.05 on INT8 (-127..127)",
+             rng.normal(0, 3.0, size=(3, 8)).astype(f32), 0.05, -127, 127),
+        ]
+    }
+
+
+def probe_a7(ns: Any, inputs: Any) -> Any:
+    import torch
+
+    f = get_function(ns, "fake_quant_ste")
+    out = []
+    for _label, x, scale, qmin, qmax in inputs["cases"]:
+        xt = to_torch(x).requires_grad_(True)
+        y = call(f, xt, scale, qmin, qmax)
+        if not isinstance(y, torch.Tensor):
+            out.append((y, None))
+            continue
+        grad = None
+        if y.requires_grad:
+            y.backward(torch.arange(1, y.numel() + 1, dtype=y.dtype).reshape(y.shape))
+            grad = xt.grad
+        out.append((y.detach(), grad))
+    return out
+
+
+def judge_a7(inputs: Any, result: Any) -> str:
+    torch = _torch()
+    quant = _quant()
+    cases = inputs["cases"]
+    if not isinstance(result, list) or len(result) != len(cases):
+        raise Fail(f"results could not be collected; got {describe(result)}")
+    for (label, x, scale, qmin, qmax), (y, grad) in zip(cases, result):
+        raised(y, "fake_quant_ste", label)
+        if not (isinstance(y, Arr) and y.kind == "torch"):
+            raise Fail(f"fake_quant_ste must return a torch tensor; got {describe(y)} for {label}")
+        xt = torch.from_numpy(x.copy()).requires_grad_(True)
+        ref = quant.FakeQuantizeSTE.apply(xt, torch.tensor(scale), torch.tensor(0.0), float(qmin), float(qmax))
+        upstream = torch.arange(1, ref.numel() + 1, dtype=ref.dtype).reshape(ref.shape)
+        ref.backward(upstream)
+        if y.value.shape != x.shape or not np.allclose(y.value, ref.detach().numpy(), rtol=1e-6, atol=1e-7):
+            hint = "forward: clamp(round(x / s), qmin, qmax) * s"
+            unclamped = np.round(x.astype(np.float64) / scale) * scale
+            if y.value.shape == x.shape and np.allclose(y.value, unclamped, atol=1e-6):
+                hint = "clamp the codes to [qmin, qmax] before multiplying by the scale"
+            raise Fail(f"fake_quant_ste(x) must equal dequantize(quantize(x)) in the forward pass for {label}", hint)
+        if grad is None:
+            raise Fail(f"fake_quant_ste must be differentiable (gradients must reach x) for {label}",
+                       "torch.round has zero gradient: use x + (q - x).detach() or a torch.autograd.Function")
+        g = as_array(grad, "x.grad")
+        expected = xt.grad.numpy()
+        if g.shape != x.shape or not np.allclose(g, expected, atol=1e-6):
+            hint = ("straight-through: the gradient is 1 where round(x/s) lies inside [qmin, qmax] and 0 where the "
+                    "clamp cuts (the clamp keeps its true derivative)")
+            if np.allclose(g, 0):
+                hint = "round() has derivative 0 almost everywhere; the STE replaces it by 1 (pass the gradient through)"
+            elif np.allclose(g, upstream.numpy()):
+                hint = "values outside the clipping range must get gradient 0 (mask by qmin <= round(x/s) <= qmax)"
+            raise Fail(f"the gradient of fake_quant_ste must be the clipped straight-through estimator for {label}",
+                       hint)
+    return ("forward = clamp(round(x/s))*s and gradient = 1 inside the range, 0 where clipped, on "
+            f"{len(cases)} inputs (the same as lecture_lib.quant.fake_quantize)")
+
+
+WRONG_A7_NO_CLIP_MASK = """\
+q = torch.clamp(torch.round(x / scale), qmin, qmax) * scale
+return x + (q - x).detach()
+"""
+
 QUESTIONS = [
     Question("A1", 2, "symmetric INT4 per-tensor quantization", inputs_a1, probe_a1, judge_a1,
              wrong_answers={0: WRONG_A1}),
@@ -398,4 +672,12 @@ QUESTIONS = [
              wrong_answers={1: WRONG_A2_MEAN}),
     Question("A3", 3, "asymmetric 8-bit per-channel quantization", inputs_a3, probe_a3, judge_a3,
              wrong_answers={0: WRONG_A3_PER_TENSOR}),
+    Question("A4", 2, "INT4 packing and unpacking", inputs_a4, probe_a4, judge_a4,
+             wrong_answers={0: WRONG_A4_HIGH_FIRST}),
+    Question("A5", 2, "decode an FP8 E4M3 byte", inputs_a5, probe_a5, judge_a5,
+             wrong_answers={0: WRONG_A5_NO_SUBNORMAL}),
+    Question("A6", 1, "KV-cache bytes per token with grouped-query attention", inputs_a6, probe_a6, judge_a6,
+             wrong_answers={0: WRONG_A6_ALL_HEADS}),
+    Question("A7", 2, "fake quantization with the straight-through estimator", inputs_a7, probe_a7, judge_a7,
+             wrong_answers={0: WRONG_A7_NO_CLIP_MASK}),
 ]
