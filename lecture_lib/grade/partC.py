@@ -1,0 +1,359 @@
+"""Checks for Part C (production-quality Python): ``solutions/partC_production_python.ipynb`` /
+``exercises/partC_production_python.ipynb``.
+
+C1  error budget in minutes                 ``budget_minutes(slo, days=30)``
+C2  burn rate and which alerts fire         ``burn_rate(error_rate, slo)``, ``alerts_firing(error_rate, slo)``
+C3  Prometheus ``histogram_quantile``        ``histogram_quantile(q, upper_bounds, cumulative_counts)``
+C4  Little's law and M/M/1                  ``littles_law_latency(in_flight, arrival_rate)``, ``mm1_in_system(lam, mu)``
+C5  random test cases needed for (p, delta) ``cases_needed(p, delta)``
+C6  Cohen's d and its label                 ``cohens_d(x, y)``, ``effect_label(d)``
+
+The judges compare with :mod:`lecture_lib.slo`, :mod:`lecture_lib.metrics`, :mod:`lecture_lib.queueing` and
+:mod:`lecture_lib.stats`. Random cases avoid float ties (an error rate exactly at a threshold, a bound
+``log(delta)/log(1-p)`` within 1e-9 of an integer), so that a correct formula never fails on round-off.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .core import Fail, Question, as_number, describe, raised
+from .probe_runtime import Raised, call, get_function
+
+__all__ = ["QUESTIONS"]
+
+ALERT_NAMES = ("fast burn", "medium burn", "slow burn")
+
+
+def _close(a: float, b: float, rel: float = 1e-9) -> bool:
+    return math.isclose(a, b, rel_tol=rel, abs_tol=1e-12)
+
+
+# ================================================================================================== C1
+def inputs_c1(rng: np.random.Generator) -> dict[str, Any]:
+    cases = [(0.99, 30), (0.999, 30), (0.9995, 28)]
+    cases += [(float(round(rng.uniform(0.9, 0.9999), 5)), int(rng.integers(7, 91))) for _ in range(3)]
+    return {"cases": cases, "bad": [99.9, 0.0, 1.0]}
+
+
+def probe_c1(ns: Any, inputs: Any) -> Any:
+    f = get_function(ns, "budget_minutes")
+    good = [call(f, s, days=d) for s, d in inputs["cases"]]
+    bad = []
+    for s in inputs["bad"]:
+        try:
+            f(s)
+            bad.append("no error")
+        except ValueError:
+            bad.append("ValueError")
+        except NotImplementedError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            bad.append(type(err).__name__)
+    return {"good": good, "bad": bad}
+
+
+def judge_c1(inputs: Any, result: Any) -> str:
+    from lecture_lib import slo
+
+    for (s, d), r in zip(inputs["cases"], result["good"]):
+        raised(r, "budget_minutes", f"slo={s}, days={d}")
+        got = as_number(r, "budget_minutes(...)")
+        want = slo.error_budget_time(s, d * slo.DAY) / slo.MINUTE
+        if not _close(got, want, 1e-7):
+            hint = "budget = (1 - slo) x the period; the period in minutes is days x 24 x 60"
+            if _close(got, want / 60, 1e-7):
+                hint = "that is hours: multiply by 60 for minutes"
+            elif _close(got, want * 60, 1e-7):
+                hint = "that is seconds: divide by 60 for minutes"
+            elif _close(got, s * d * 1440, 1e-7):
+                hint = "the budget is the *failing* fraction, 1 - slo, not slo"
+            raise Fail(f"budget_minutes(slo={s}, days={d}) must be (1 - slo) * days * 1440 = {want:.6g}; got {got:.6g}",
+                       hint)
+    for s, b in zip(inputs["bad"], result["bad"]):
+        if b != "ValueError":
+            raise Fail(f"budget_minutes({s}) must raise ValueError (slo must be a fraction in (0, 1)); got {b}",
+                       "check 0 < slo < 1 first and raise ValueError naming the allowed range (99.9 is a percent)")
+    return f"budget_minutes matches on {len(inputs['cases'])} cases: 99 % over 30 days = 432 min, 99.9 % = 43.2 min"
+
+
+WRONG_C1 = """\
+if not 0 < slo < 1:
+    raise ValueError("slo must be in (0, 1)")
+return (1 - slo) * days * 24
+"""
+
+
+# ================================================================================================== C2
+def inputs_c2(rng: np.random.Generator) -> dict[str, Any]:
+    from lecture_lib import slo as _slo
+
+    cases = [(0.0144 * 1.5, 0.999), (0.006 * 1.2, 0.999), (0.002, 0.999), (0.002, 0.99), (0.0, 0.999)]
+    thresholds = [a.threshold for a in _slo.MULTIWINDOW_ALERTS]
+    while len(cases) < 12:
+        s = float(rng.choice([0.99, 0.995, 0.999, 0.9995]))
+        e = float(10 ** rng.uniform(-5, -1))
+        burn = e / (1 - s)
+        if all(abs(burn - t) > 1e-3 * t for t in thresholds):
+            cases.append((e, s))
+    return {"cases": cases}
+
+
+def probe_c2(ns: Any, inputs: Any) -> Any:
+    br = get_function(ns, "burn_rate")
+    af = get_function(ns, "alerts_firing")
+    out = []
+    for e, s in inputs["cases"]:
+        fired = call(af, e, s)
+        if not isinstance(fired, Raised):
+            try:
+                fired = sorted(str(x) for x in fired)
+            except TypeError:
+                fired = repr(fired)[:100]
+        out.append((call(br, e, s), fired))
+    return out
+
+
+def judge_c2(inputs: Any, result: Any) -> str:
+    from lecture_lib import slo
+
+    for (e, s), (b, fired) in zip(inputs["cases"], result):
+        label = f"error_rate={e:.4g}, slo={s}"
+        raised(b, "burn_rate", label)
+        got = as_number(b, "burn_rate(...)")
+        want = slo.burn_rate(e, s)
+        if not _close(got, want, 1e-7):
+            hint = "burn rate = error_rate / (1 - slo)"
+            if _close(got, e / s, 1e-7):
+                hint = "divide by the budget 1 - slo, not by slo"
+            raise Fail(f"burn_rate({label}) must be {want:.6g}; got {got:.6g}", hint)
+        raised(fired, "alerts_firing", label)
+        rows = slo.alert_table(s, e)
+        expected = sorted(str(r["alert"]) for r in rows if r["fires"])
+        if not isinstance(fired, list) or fired != expected:
+            raise Fail(f"alerts_firing({label}) must list {expected} (burn {want:.4g}); got {describe(fired) if not isinstance(fired, list) else fired}",
+                       "fast burn fires at burn >= 14.4, medium burn at >= 6, slow burn at >= 1 (a constant rate "
+                       "fills both windows of each alert)")
+    return "burn rates and firing alerts match lecture_lib.slo on " + f"{len(inputs['cases'])} cases"
+
+
+WRONG_C2 = """\
+return error_rate / slo
+"""
+
+
+# ================================================================================================== C3
+def inputs_c3(rng: np.random.Generator) -> dict[str, Any]:
+    inf = math.inf
+    cases: list[tuple[float, list[float], list[float]]] = [
+        (0.99, [0.1, 0.25, 0.5, 1.0, inf], [600, 900, 985, 998, 1000]),
+        (0.5, [0.1, 0.5, inf], [2, 8, 10]),
+        (0.99, [0.1, 0.5, inf], [2, 8, 10]),           # rank 9.9 falls in +Inf -> 0.5
+        (0.1, [0.2, 0.4, inf], [5, 10, 10]),          # lowest bucket interpolates from 0
+        (0.5, [1.0, 2.0, 3.0, inf], [5, 5, 10, 10]),  # rank equals a count: the first bucket reaching it
+    ]
+    for _ in range(4):
+        x = rng.lognormal(-2.5, 0.8, size=int(rng.integers(50, 2000)))
+        b = sorted(set(np.round(np.geomspace(0.005, 2.0, int(rng.integers(4, 15))), 4).tolist()))
+        cum = [float((x <= u).sum()) for u in b] + [float(x.size)]
+        cases.append((float(rng.choice([0.5, 0.9, 0.95, 0.99, 0.999])), b + [inf], cum))
+    return {"cases": cases}
+
+
+def probe_c3(ns: Any, inputs: Any) -> Any:
+    f = get_function(ns, "histogram_quantile")
+    return [call(f, q, list(b), list(c)) for q, b, c in inputs["cases"]]
+
+
+def judge_c3(inputs: Any, result: Any) -> str:
+    from lecture_lib import metrics
+
+    for (q, b, c), r in zip(inputs["cases"], result):
+        label = f"q={q}, bounds={[round(x, 4) for x in b]}, counts={[int(x) for x in c]}"
+        raised(r, "histogram_quantile", label)
+        got = as_number(r, "histogram_quantile(...)")
+        want = metrics.histogram_quantile(q, b, c)
+        if not _close(got, want, 1e-9):
+            rank = q * c[-1]
+            j = next(i for i, v in enumerate(c) if v >= rank)
+            hint = "rank = q * total; first bucket with cumulative count >= rank; interpolate linearly inside it"
+            if math.isinf(got):
+                hint = "if the rank falls into the +Inf bucket, return the largest finite bound"
+            elif j < len(b) - 1 and _close(got, b[j], 1e-9):
+                hint = "interpolate inside the bucket instead of returning its upper bound"
+            elif j == 0 and _close(got, 0.0):
+                hint = "the lowest bucket starts at 0: lower = 0, not the bucket's own bound"
+            raise Fail(f"histogram_quantile({label}) must be {want:.6g}; got {got:.6g}", hint)
+    first = as_number(result[0], "histogram_quantile(...)")
+    return f"matches Prometheus's histogram_quantile on {len(result)} histograms (the first: p99 = {first:.6g} s)"
+
+
+WRONG_C3 = """\
+rank = q * cumulative_counts[-1]
+for j, c in enumerate(cumulative_counts):
+    if c >= rank:
+        return upper_bounds[j] if math.isfinite(upper_bounds[j]) else upper_bounds[j - 1]
+"""
+
+
+# ================================================================================================== C4
+def inputs_c4(rng: np.random.Generator) -> dict[str, Any]:
+    little = [(10.0, 100.0), (10.0, 200.0)] + [(float(rng.uniform(0.5, 500)), float(rng.uniform(1, 5000)))
+                                                 for _ in range(3)]
+    mm1 = [(7.0, 10.0), (9.0, 10.0)] + [(float(m * r), float(m)) for m, r in
+                                         zip(rng.uniform(1, 100, 3), rng.uniform(0.05, 0.98, 3))]
+    return {"little": little, "mm1": mm1, "unstable": [(10.0, 10.0), (12.0, 10.0)]}
+
+
+def probe_c4(ns: Any, inputs: Any) -> Any:
+    w = get_function(ns, "littles_law_latency")
+    m = get_function(ns, "mm1_in_system")
+    unstable = []
+    for lam, mu in inputs["unstable"]:
+        try:
+            m(lam, mu)
+            unstable.append("no error")
+        except ValueError:
+            unstable.append("ValueError")
+        except NotImplementedError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            unstable.append(type(err).__name__)
+    return {"little": [call(w, L, lam) for L, lam in inputs["little"]],
+            "mm1": [call(m, lam, mu) for lam, mu in inputs["mm1"]], "unstable": unstable}
+
+
+def judge_c4(inputs: Any, result: Any) -> str:
+    from lecture_lib import queueing
+
+    for (L, lam), r in zip(inputs["little"], result["little"]):
+        raised(r, "littles_law_latency", f"in_flight={L:.4g}, arrival_rate={lam:.4g}")
+        got = as_number(r, "littles_law_latency(...)")
+        want = queueing.littles_law(L=L, arrival_rate=lam)
+        if not _close(got, want, 1e-9):
+            hint = "L = lambda W, so W = L / lambda"
+            if _close(got, lam / L, 1e-9) or _close(got, L * lam, 1e-9):
+                hint = "solve L = lambda * W for W: W = L / lambda (seconds)"
+            raise Fail(f"littles_law_latency({L:.4g}, {lam:.4g}) must be {want:.6g} s; got {got:.6g}", hint)
+    for (lam, mu), r in zip(inputs["mm1"], result["mm1"]):
+        raised(r, "mm1_in_system", f"arrival_rate={lam:.4g}, service_rate={mu:.4g}")
+        got = as_number(r, "mm1_in_system(...)")
+        ref = queueing.mm1(lam, mu)
+        if not _close(got, ref.L, 1e-9):
+            hint = "L = rho / (1 - rho) with rho = arrival_rate / service_rate"
+            if _close(got, ref.Lq, 1e-9):
+                hint = "that is Lq, the number *waiting*; L counts the one in service too: rho / (1 - rho)"
+            raise Fail(f"mm1_in_system({lam:.4g}, {mu:.4g}) must be L = {ref.L:.6g}; got {got:.6g}", hint)
+    for (lam, mu), u in zip(inputs["unstable"], result["unstable"]):
+        if u != "ValueError":
+            raise Fail(f"mm1_in_system({lam}, {mu}) must raise ValueError (rho >= 1: no steady state); got {u}",
+                       "check arrival_rate < service_rate first")
+    return "Little's law and the M/M/1 L match lecture_lib.queueing (L = 2.33 at rho 0.7, 9.0 at rho 0.9)"
+
+
+WRONG_C4 = """\
+return arrival_rate / in_flight
+"""
+
+
+# ================================================================================================== C5
+def inputs_c5(rng: np.random.Generator) -> dict[str, Any]:
+    cases = [(0.01, 0.05), (0.01, 0.01), (0.001, 0.01), (0.5, 0.5), (0.3, 0.2)]
+    while len(cases) < 12:
+        p, d = float(10 ** rng.uniform(-4, -0.5)), float(10 ** rng.uniform(-4, -0.5))
+        ratio = math.log(d) / math.log1p(-p)
+        if abs(ratio - round(ratio)) > 1e-6:
+            cases.append((p, d))
+    return {"cases": cases}
+
+
+def probe_c5(ns: Any, inputs: Any) -> Any:
+    f = get_function(ns, "cases_needed")
+    return [call(f, p, d) for p, d in inputs["cases"]]
+
+
+def judge_c5(inputs: Any, result: Any) -> str:
+    from lecture_lib import stats
+
+    for (p, d), r in zip(inputs["cases"], result):
+        raised(r, "cases_needed", f"p={p:.4g}, delta={d:.4g}")
+        got = as_number(r, "cases_needed(...)")
+        want = stats.cases_needed(p, d)
+        if got != want:
+            hint = "the smallest integer n with (1 - p)**n <= delta: n = ceil(log(delta) / log(1 - p))"
+            bound = math.log(d) / math.log1p(-p)
+            if got == round(bound) or got == math.floor(bound):
+                hint = "round *up* (math.ceil): with one case fewer the confidence is below 1 - delta"
+            elif abs(got - math.log(1 / d) / p) < 1:
+                hint = "ln(1/delta)/p is only an approximation for small p; use log(delta)/log(1 - p)"
+            raise Fail(f"cases_needed(p={p:.4g}, delta={d:.4g}) must be {want}; got {got:g}", hint)
+    return f"cases_needed matches on {len(result)} cases (p = 0.01, delta = 0.05 needs {stats.cases_needed(0.01, 0.05)}, not 298)"
+
+
+WRONG_C5 = """\
+return round(math.log(delta) / math.log(1 - p))
+"""
+
+
+# ================================================================================================== C6
+def inputs_c6(rng: np.random.Generator) -> dict[str, Any]:
+    pairs = []
+    for _ in range(4):
+        n1, n2 = int(rng.integers(5, 40)), int(rng.integers(41, 90))
+        pairs.append((rng.normal(10, float(rng.uniform(0.5, 3)), n1), rng.normal(float(rng.uniform(9, 12)),
+                                                                                   float(rng.uniform(0.5, 3)), n2)))
+    pairs.append((np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 4.0, 6.0, 8.0, 10.0, 12.0])))
+    labels = [0.0, 0.1, -0.19, 0.2, -0.3, 0.5, 0.79, -0.8, 1.4, float(rng.uniform(-2, 2))]
+    return {"pairs": pairs, "labels": labels}
+
+
+def probe_c6(ns: Any, inputs: Any) -> Any:
+    d = get_function(ns, "cohens_d")
+    lab = get_function(ns, "effect_label")
+    return {"d": [call(d, x.copy(), y.copy()) for x, y in inputs["pairs"]],
+            "labels": [call(lab, v) for v in inputs["labels"]]}
+
+
+def judge_c6(inputs: Any, result: Any) -> str:
+    from lecture_lib import stats
+
+    for (x, y), r in zip(inputs["pairs"], result["d"]):
+        label = f"samples of sizes {x.size} and {y.size}"
+        raised(r, "cohens_d", label)
+        got = as_number(r, "cohens_d(...)")
+        want = stats.cohens_d(x, y)
+        if not _close(got, want, 1e-7):
+            hint = "d = (mean(x) - mean(y)) / s_p, s_p = sqrt(((n1-1) s1^2 + (n2-1) s2^2) / (n1 + n2 - 2))"
+            unweighted = (x.mean() - y.mean()) / math.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2)
+            if _close(got, -want, 1e-7):
+                hint = "the sign: mean(x) - mean(y)"
+            elif _close(got, unweighted, 1e-7):
+                hint = "weight each variance by its degrees of freedom (n - 1); a plain average of the two " \
+                       "variances is only right for equal sizes"
+            raise Fail(f"cohens_d for {label} must be {want:.6g}; got {got:.6g}", hint)
+    for v, r in zip(inputs["labels"], result["labels"]):
+        raised(r, "effect_label", f"d={v}")
+        want = stats.effect_size_label(v)
+        if r != want:
+            raise Fail(f"effect_label({v}) must be {want!r}; got {r!r}",
+                       "Cohen: |d| < 0.2 negligible, < 0.5 small, < 0.8 medium, else large (use |d|)")
+    return f"Cohen's d matches scipy-checked lecture_lib.stats on {len(result['d'])} pairs; labels follow Cohen (0.2/0.5/0.8)"
+
+
+WRONG_C6 = """\
+x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+return float((x.mean() - y.mean()) / math.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2))
+"""
+
+
+QUESTIONS = [
+    Question("C1", 1, "error budget in minutes", inputs_c1, probe_c1, judge_c1, wrong_answers={0: WRONG_C1}),
+    Question("C2", 2, "burn rate and which alerts fire", inputs_c2, probe_c2, judge_c2, wrong_answers={0: WRONG_C2}),
+    Question("C3", 2, "histogram_quantile", inputs_c3, probe_c3, judge_c3, wrong_answers={0: WRONG_C3}),
+    Question("C4", 2, "Little's law and M/M/1", inputs_c4, probe_c4, judge_c4, wrong_answers={0: WRONG_C4}),
+    Question("C5", 1, "test cases needed for (p, delta)", inputs_c5, probe_c5, judge_c5, wrong_answers={0: WRONG_C5}),
+    Question("C6", 2, "Cohen's d and its label", inputs_c6, probe_c6, judge_c6, wrong_answers={0: WRONG_C6}),
+]
