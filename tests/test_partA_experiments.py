@@ -94,6 +94,8 @@ def test_fp8_view_probe_value():
     assert "E4M3" in V.fp8_summary(v)
     with pytest.raises(ValueError):
         E.fp8_view("e4m3", float("nan"))
+    assert E.fp8_probe("e4m3", 1000.0, saturate=False)["stored"] != E.fp8_probe("e4m3", 1000.0)["stored"]
+    assert math.isnan(E.fp8_probe("e4m3", 1000.0, saturate=False)["rel_error"])
 
 
 # ------------------------------------------------------------------------------------------------ Zones 2, 3

@@ -34,6 +34,7 @@ __all__ = [
     "model_perplexity",
     "weight_view",
     "fp8_view",
+    "fp8_probe",
     "fp8_relative_error",
     "fp8_overflow_table",
     "rate_distortion_table",
@@ -168,20 +169,18 @@ def fp8_view(fmt: str = "e4m3", x: float = 1000.0, *, saturate: bool = True) -> 
     info = fp8.format_info(fmt)
     table = pd.DataFrame(fp8.value_table(fmt))
     pos = np.sort(table[(table["class"].isin(["normal", "subnormal"])) & (table["value"] > 0)]["value"].to_numpy())
+    view = {"fmt": fmt, "info": info, "positive_values": pos, "curve": fp8_relative_error(fmt, saturate=True)}
+    view.update(fp8_probe(fmt, x, saturate=saturate))
+    return view
+
+
+def fp8_probe(fmt: str, x: float, *, saturate: bool = True) -> dict[str, Any]:
+    """``{"x", "stored", "rel_error", "saturate"}``: what ``fmt`` stores for one value (the explorer's probe)."""
     if not isinstance(x, (int, float)) or isinstance(x, bool) or math.isnan(x):
         raise ValueError(f"x must be a real number; got {x!r}")
     stored = float(fp8.fp8_round(torch.tensor([float(x)]), fmt, saturate=saturate)[0])
     rel = abs(x - stored) / abs(x) if x != 0 and math.isfinite(stored) and math.isfinite(x) else math.nan
-    return {
-        "fmt": fmt,
-        "info": info,
-        "positive_values": pos,
-        "curve": fp8_relative_error(fmt, saturate=True),
-        "x": float(x),
-        "stored": stored,
-        "rel_error": rel,
-        "saturate": saturate,
-    }
+    return {"x": float(x), "stored": stored, "rel_error": rel, "saturate": saturate}
 
 
 # ----------------------------------------------------------------------------------------------- Zone 2

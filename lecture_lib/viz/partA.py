@@ -136,8 +136,10 @@ def fp8_widget() -> Any:
     sat = widgets.Checkbox(value=True, description="saturate on overflow")
     x = widgets.FloatLogSlider(value=1000.0, base=10, min=-4, max=5.5, step=0.05, description="x")
 
+    static = {f: E.fp8_view(f, 1.0) for f in ("e4m3", "e5m2")}  # value grid and error curve: once per format
+
     def show(fmt: str, saturate: bool, x: float) -> None:
-        view = E.fp8_view(fmt, float(x), saturate=saturate)
+        view = {**static[fmt], **E.fp8_probe(fmt, float(x), saturate=saturate)}
         print(fp8_summary(view))
         plot_fp8_view(view)
         plt.show()
