@@ -389,6 +389,12 @@ def speculative_decode(
     ``cache.truncate`` to the accepted prefix. At temperature 0 the ids equal plain greedy decoding of
     the target; at temperature > 0 they are a sample from the target at that temperature.
 
+    Context window: models with a ``block_size`` B (``model.block_size`` or ``model.config.block_size``)
+    see the same windows as ``tinylm.generate``: the prompt is cut to its last B tokens and, when a
+    prediction would need more than B positions, the window restarts from the last B // 2 tokens
+    (both caches are rebuilt; kk is shortened so one step never straddles a restart).
+    Run the models in eval mode (``tinylm.load`` returns them so); this function does not change modes.
+
     ``target_storage`` / ``draft_storage``: per-layer KV storage factories passed to ``new_cache``
     (None: the model's default; a :class:`QuantSpecDraft` brings its own 4-bit storage).
 
@@ -560,6 +566,12 @@ class QuantSpecDraft:
     weights (``lecture_lib.quant.quantize_weights``) and a quantized KV cache
     (``lecture_lib.kvcache.QuantizedKVStorage``). Follows the model protocol: ``draft(idx, cache=...)``,
     ``draft.new_cache(batch_size=1, storage=None)`` (default storage: the quantized one).
+
+    The weights are *simulated* INT4 (dequantized back to float32), so on a CPU this draft computes
+    exactly as much as the target, plus the cost of (de)quantizing its KV cache: its draft cost c is
+    >= 1 and it cannot speed up wall-clock decoding here. What it shows is QuantSpec's premise, a very
+    high acceptance rate; the speed comes from moving 4-bit instead of 16-bit weights and KV entries
+    on memory-bound hardware with real low-bit kernels.
     """
 
     def __init__(self, model, storage: Callable[[], Any] | None, description: str = "") -> None:
