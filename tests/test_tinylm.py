@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import gzip
 import hashlib
@@ -238,12 +239,17 @@ def test_cache_chunks_equal_full_forward(small, ids, data):
     torch.testing.assert_close(torch.cat(parts), full_logits(small, ids), atol=1e-5, rtol=1e-5)
 
 
-def test_teacher_incremental_decoding_equals_full_forward(teacher):
-    ids = tinylm.encode(corpus.validation_text()[:100])
-    cache = teacher.new_cache()
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-5), (torch.float32, 1e-4)])
+def test_teacher_incremental_decoding_equals_full_forward(teacher, dtype, tol):
+    """Token-by-token decoding with the cache = one full forward. In float64 the two agree to 1e-5
+    (same algorithm); in float32 different summation orders over 6 layers leave ~2e-5 on logits of size ~10."""
+    model = copy.deepcopy(teacher).to(dtype)
+    ids = tinylm.encode(corpus.validation_text()[:128])
+    cache = model.new_cache()
     with torch.no_grad():
-        step = torch.cat([teacher(torch.tensor([[i]]), cache)[0] for i in ids])
-    torch.testing.assert_close(step, full_logits(teacher, ids), atol=1e-5, rtol=1e-5)
+        step = torch.cat([model(torch.tensor([[i]]), cache)[0] for i in ids])
+    assert step.dtype == dtype
+    torch.testing.assert_close(step, full_logits(model, ids), atol=tol, rtol=tol)
 
 
 def test_multi_token_forward_equals_sequential_single_tokens(teacher):
