@@ -146,12 +146,13 @@ def optimal_clip(n_levels: int) -> tuple[float, float]:
     return float(res.x), float(res.fun)
 
 
-def lloyd_max_gaussian(n_levels: int, *, tol: float = 1e-12, max_iter: int = 20000) -> tuple[np.ndarray, np.ndarray, float]:
+def lloyd_max_gaussian(n_levels: int, *, tol: float = 1e-12, max_iter: int = 2000) -> tuple[np.ndarray, np.ndarray, float]:
     """The MSE-optimal ``n_levels``-level quantizer of ``N(0, 1)`` (Lloyd-Max): ``(thresholds, levels, mse)``.
 
     Iterates ``t_i = (y_i + y_{i+1}) / 2`` and ``y_i = E[X | t_{i-1} < X <= t_i] = (phi(a) - phi(b)) / (Phi(b) -
     Phi(a))`` from the high-rate (Panter-Dite) starting point ``y_i = sqrt(3) Phi^-1((i + 1/2) / N)``, until no
-    level moves by more than ``tol``.
+    level moves by more than ``tol`` or ``max_iter`` iterations have run (Lloyd's iteration slows down for many
+    levels; from this start 2000 iterations give the MSE to about 1e-4 relative at 256 levels).
     """
     n = _check_levels(n_levels)
     if n == 1:
