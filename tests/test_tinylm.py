@@ -122,7 +122,8 @@ def test_load_offline_eval_mode_and_shapes(teacher, student):
     assert teacher.config.vocab_size == student.config.vocab_size == tinylm.VOCAB_SIZE
     ratio = tinylm.num_params(teacher) / tinylm.num_params(student)
     assert 8 <= ratio <= 12, ratio
-    assert tinylm.param_bytes(teacher) == 4 * tinylm.num_params(teacher)
+    assert tinylm.param_bytes(teacher) == 4 * tinylm.num_params(teacher) == 4 * teacher.num_params()
+    assert student.param_bytes() == tinylm.param_bytes(student)
     assert tinylm.load("teacher") is not teacher  # a fresh copy per call
 
 

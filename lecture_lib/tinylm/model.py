@@ -153,6 +153,14 @@ class TinyGPT(nn.Module):
     def block_size(self) -> int:
         return self.config.block_size
 
+    def num_params(self) -> int:
+        """Number of parameters (same as ``num_params(model)``)."""
+        return num_params(self)
+
+    def param_bytes(self) -> int:
+        """Bytes of the parameters in their current dtypes (same as ``param_bytes(model)``)."""
+        return param_bytes(self)
+
     def new_cache(self, batch_size: int = 1, storage: Callable[[], KVStorage] | None = None) -> KVCache:
         """An empty cache for this model; ``storage``: None (float) or a factory of one storage per layer."""
         return KVCache(self.config.n_layer, batch_size, storage, block_size=self.config.block_size)
