@@ -239,3 +239,13 @@ def test_widget_builds_over_the_pure_function():
     policy, failure = box.children[1].children
     assert list(policy.options) == list(ex.LB_POLICIES) and list(failure.options) == list(ex.FAILURES)
     plt.close("all")
+
+
+def test_fake_clock_driver_refuses_real_event_loop_waits():
+    import asyncio
+
+    async def real_wait():
+        await asyncio.sleep(0.01)
+
+    with pytest.raises(RuntimeError):
+        ex._drive(real_wait())
