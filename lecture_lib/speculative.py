@@ -399,7 +399,11 @@ def speculative_decode(
     (None: the model's default; a :class:`QuantSpecDraft` brings its own 4-bit storage).
 
     stats: ``new_tokens``, ``target_calls``, ``draft_calls``, ``proposed`` and ``accepted`` draft tokens,
-    ``acceptance_rate`` = accepted / proposed, ``tokens_per_target_call`` = new_tokens / target_calls,
+    ``rejected`` (steps that ended with a rejection), ``acceptance_rate`` = accepted / (accepted + rejected):
+    the fraction of *verified* draft tokens that were accepted, i.e. the per-token alpha of
+    :func:`expected_tokens_per_step` (draft tokens after a rejection are never verified, so
+    ``accepted_fraction`` = accepted / proposed is smaller and is not alpha),
+    ``tokens_per_target_call`` = new_tokens / target_calls,
     ``accepted_histogram`` (steps that accepted 0..k draft tokens, counting only full-length steps),
     ``k``, ``temperature``.
     """
@@ -428,7 +432,7 @@ def speculative_decode(
     # window slides to the last bs // 2 tokens (caches rebuilt by the next calls).
     start = max(0, len(prompt) - bs) if bs else 0
     out: list[int] = []
-    target_calls = draft_calls = proposed = accepted = 0
+    target_calls = draft_calls = proposed = accepted = rejected = 0
     hist = [0] * (k + 1)
     while len(out) < n_new:
         base = len(seq)
@@ -462,6 +466,7 @@ def speculative_decode(
         n_acc = len(new) - 1
         proposed += kk
         accepted += n_acc
+        rejected += n_acc < kk  # a step ends either with a rejection or with all kk accepted
         if kk == k:
             hist[n_acc] += 1
         seq.extend(new)
@@ -476,7 +481,9 @@ def speculative_decode(
         "draft_calls": draft_calls,
         "proposed": proposed,
         "accepted": accepted,
-        "acceptance_rate": accepted / proposed if proposed else float("nan"),
+        "rejected": rejected,
+        "acceptance_rate": accepted / (accepted + rejected) if accepted + rejected else float("nan"),
+        "accepted_fraction": accepted / proposed if proposed else float("nan"),
         "tokens_per_target_call": len(out) / target_calls if target_calls else float("nan"),
         "accepted_histogram": hist,
         "k": k,

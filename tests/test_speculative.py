@@ -468,6 +468,31 @@ def test_toy_self_draft_accepts_everything():
     assert st_["acceptance_rate"] == 1.0
 
 
+class ConstLM(ToyLM):
+    """The same next-token distribution everywhere: acceptances are then i.i.d. with alpha = sum min(p, q)."""
+
+    def __init__(self, probs) -> None:
+        super().__init__(len(probs), seed=0)
+        self.logits = torch.log(torch.tensor(probs, dtype=torch.float64))
+
+    def row(self, context):
+        return self.logits
+
+
+def test_decode_stats_match_the_iid_model():
+    target, draft = ConstLM([0.5, 0.3, 0.2]), ConstLM([0.3, 0.3, 0.4])
+    alpha = 0.8
+    for k in (2, 5):
+        ids, st_ = speculative_decode(target, draft, [0], 6000, k=k, temperature=1.0, seed=k)
+        assert st_["acceptance_rate"] == pytest.approx(alpha, abs=0.02)
+        assert st_["tokens_per_target_call"] == pytest.approx(expected_tokens_per_step(alpha, k), rel=0.03)
+        assert st_["accepted_fraction"] < st_["acceptance_rate"]
+        assert st_["accepted"] + st_["target_calls"] == 6000  # each call: accepted drafts + 1 own token
+        assert sum(st_["accepted_histogram"]) <= st_["target_calls"]
+        counts = np.bincount(ids, minlength=3)
+        assert stats.chisquare(counts, np.array([0.5, 0.3, 0.2]) * 6000).pvalue > P_PASS
+
+
 def _toy_joint(model: ToyLM, prompt: list[int], n: int, temperature: float) -> dict[tuple, float]:
     V = model.A.shape[0]
     out = {}
@@ -544,3 +569,99 @@ def test_noisy_draft_simulation_matches_errata_rows_77_82():
         simulate_noisy_draft(1)
     with pytest.raises(ValueError, match="noise_var"):
         simulate_noisy_draft(2, noise_var=-1.0)
+
+
+# ------------------------------------------------------------------------------------- on the tiny LM
+@pytest.fixture(scope="module")
+def lms():
+    from lecture_lib import tinylm
+
+    torch.set_num_threads(1)
+    return tinylm.load("teacher"), tinylm.load("student")
+
+
+@pytest.fixture(scope="module")
+def int4_self(lms):
+    from lecture_lib.speculative import quantspec_draft
+
+    return quantspec_draft(lms[0], weight_bits=4, group_size=32, kv_format="int4")
+
+
+PROMPTS = ["The ", "class C:\n    def ", "A function definition defines a user-defined function object"]
+
+
+@pytest.mark.parametrize("k", [1, 4, 7])
+def test_tinylm_greedy_speculative_equals_generate(lms, k):
+    from lecture_lib import tinylm
+    from lecture_lib.speculative import speculative_generate
+
+    teacher, student = lms
+    for i, prompt in enumerate(PROMPTS):
+        n = 150 if i == 2 else 60  # the last one runs past block_size = 128 (context window slides)
+        want = tinylm.generate(teacher, prompt, n)
+        got, st_ = speculative_generate(teacher, student, prompt, n, k=k)
+        assert got == want, (k, prompt)
+        assert len(got) == n and st_["new_tokens"] == n
+        assert 0.0 < st_["acceptance_rate"] < 1.0
+        assert st_["tokens_per_target_call"] > 1.0
+
+
+def test_tinylm_int4_self_draft_greedy_equivalence_and_acceptance(lms, int4_self):
+    from lecture_lib import tinylm
+    from lecture_lib.kvcache import QuantizedKVStorage
+    from lecture_lib.speculative import speculative_generate
+
+    teacher, student = lms
+    assert isinstance(int4_self.new_cache(1).layers[0], QuantizedKVStorage)
+    val = tinylm.validation_text()
+    acc = {"self": [0, 0], "student": [0, 0]}
+    for start in (3000, 21000):  # two held-out passages, 100 characters each
+        prompt = val[start : start + 48]
+        want = tinylm.generate(teacher, prompt, 100)
+        for name, d in (("self", int4_self), ("student", student)):
+            got, st_ = speculative_generate(teacher, d, prompt, 100, k=4)
+            assert got == want
+            acc[name][0] += st_["accepted"]
+            acc[name][1] += st_["proposed"]
+    rate = {name: a / p for name, (a, p) in acc.items()}
+    # the INT4 copy of the target agrees with it more often than the 1-layer student does
+    assert 0.0 < rate["student"] < rate["self"] < 1.0
+
+
+def test_tinylm_target_as_its_own_draft(lms):
+    from lecture_lib.speculative import speculative_generate
+
+    teacher, _ = lms
+    _, st_ = speculative_generate(teacher, teacher, PROMPTS[0], 40, k=4)
+    assert st_["acceptance_rate"] >= 0.95  # 1 up to float differences between 1-token and k-token forwards
+
+
+def test_tinylm_sampling_is_seeded(lms):
+    from lecture_lib.speculative import speculative_generate
+
+    teacher, student = lms
+    a = speculative_generate(teacher, student, PROMPTS[0], 40, k=3, temperature=1.0, seed=7)
+    b = speculative_generate(teacher, student, PROMPTS[0], 40, k=3, temperature=1.0, seed=7)
+    c = speculative_generate(teacher, student, PROMPTS[0], 40, k=3, temperature=1.0, seed=8)
+    assert a == b and a[0] != c[0] and len(c[0]) == 40
+    assert 0.0 < a[1]["acceptance_rate"] < 1.0
+
+
+def test_tinylm_first_sampled_token_follows_the_teacher(lms):
+    """Chi-square of the first emitted character (k = 1, T = 1, 1200 seeds) against the teacher's softmax."""
+    from lecture_lib import tinylm
+    from lecture_lib.speculative import speculative_decode
+
+    teacher, student = lms
+    ids = tinylm.encode("The value of x is ")
+    with torch.no_grad():
+        p = torch.softmax(teacher(torch.tensor([ids]))[0, -1].double(), -1)
+    runs = 1200
+    firsts = [speculative_decode(teacher, student, ids, 2, k=1, temperature=1.0, seed=s)[0][0] for s in range(runs)]
+    counts = np.bincount(firsts, minlength=p.numel()).astype(float)
+    f_exp = p.numpy() * runs
+    small = f_exp < 5
+    f_obs = np.append(counts[~small], counts[small].sum())
+    f_exp = np.append(f_exp[~small], f_exp[small].sum())
+    assert f_exp.size >= 3
+    assert stats.chisquare(f_obs, f_exp).pvalue > P_PASS
