@@ -171,21 +171,24 @@ def plot_rate_distortion(df: pd.DataFrame) -> plt.Figure:
 
 
 def plot_ptq(df: pd.DataFrame) -> plt.Figure:
-    """Perplexity increase vs bits per weight (scales included) for each PTQ scheme."""
-    fig, ax = plt.subplots(figsize=(7.0, 4.0))
-    for _, r in df.iloc[1:].iterrows():
-        color = "tab:orange" if "FP8" in r["scheme"] else ("tab:red" if "per-tensor" in r["scheme"] else "tab:blue")
-        _ = ax.scatter(r["bits_per_weight"], max(r["increase_pct"], 1e-3), color=color)
-        _ = ax.annotate(r["scheme"], (r["bits_per_weight"], max(r["increase_pct"], 1e-3)), fontsize=7,
-                        xytext=(4, 2), textcoords="offset points")
-    ax.set_yscale("log")
-    ax.set_xlabel("stored bits per Linear weight (codes + scales)")
-    ax.set_ylabel("perplexity increase over FP32 (%)")
-    ax.set_title("Weight-only PTQ on the tiny LM")
-    _ = ax.scatter([], [], color="tab:blue", label="INT per-channel / group")
-    _ = ax.scatter([], [], color="tab:red", label="INT per-tensor")
-    _ = ax.scatter([], [], color="tab:orange", label="FP8 per-channel")
-    ax.legend(fontsize=8)
+    """Horizontal bars: perplexity increase over FP32 per PTQ scheme (log axis), labelled with bits per weight."""
+    rows = df.iloc[1:]
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(rows) + 1.4))
+    floor = 1e-3
+    colors = ["tab:orange" if "FP8" in sc else ("tab:red" if "per-tensor" in sc else "tab:blue") for sc in rows["scheme"]]
+    labels = [f"{sc} ({bpw:.2f} b/w)" for sc, bpw in zip(rows["scheme"], rows["bits_per_weight"])]
+    vals = np.maximum(rows["increase_pct"].to_numpy(dtype=float), floor)
+    _ = ax.barh(labels, vals, color=colors)
+    _ = ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlim(floor / 2, max(float(vals.max()) * 3, 1.0))
+    ax.set_xlabel("perplexity increase over FP32 (%, log scale)")
+    ax.set_ylabel("scheme (stored bits per weight)")
+    ax.set_title(f"Weight-only PTQ on the tiny LM (values <= {floor} % drawn at {floor} %)", fontsize=10)
+    for color, label in (("tab:blue", "INT per-channel / group"), ("tab:red", "INT per-tensor"),
+                         ("tab:orange", "FP8 per-channel")):
+        _ = ax.barh([labels[0]], [0], color=color, label=label)
+    ax.legend(fontsize=8, loc="upper right")
     return fig
 
 
