@@ -6,6 +6,8 @@
 * ``--nbval-sanitize-with`` is resolved against the repository root, so ``pytest`` works from any folder.
 * A full run (``pytest`` / ``make test`` without paths) that collects nothing, or suspiciously little,
   fails loudly instead of passing quietly: see ``MIN_FULL_SUITE_ITEMS``.
+* On CI (``CI=true``) a skipped ``browser`` test (no Chromium, no playwright) is reported as a failure:
+  see :func:`ci_browser_skip_problem`.
 """
 
 from __future__ import annotations
@@ -78,3 +80,29 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     problems = collection_problems(session.config, session.items)
     if problems:
         pytest.exit("collection guard: " + "; ".join(problems), returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def ci_browser_skip_problem(is_browser_test: bool, skipped: bool, reason: str, env: dict[str, str]) -> str | None:
+    """Why a skipped browser test must fail this run (``None``: it may stay skipped). Pure, unit-tested.
+
+    Learners without Chromium get a skip; CI installs Chromium in ``.ci/run``, so a skip there means the
+    browser tests silently stopped running.
+    """
+    if not (is_browser_test and skipped) or env.get("CI", "").strip().lower() not in ("true", "1", "yes"):
+        return None
+    return (f"browser test skipped on CI ({reason}); .ci/run must install Chromium (apt-get install chromium) "
+            "and the test extra (playwright) so that the browser tests run")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    problem = ci_browser_skip_problem(item.get_closest_marker("browser") is not None, True, reason, dict(os.environ))
+    if problem:
+        report.outcome = "failed"
+        report.longrepr = problem

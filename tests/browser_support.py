@@ -1,0 +1,485 @@
+"""Helpers for the real-browser tests (``tests/test_browser.py``): a private JupyterLab server and a page driver.
+
+* :class:`LabServer` starts ``jupyter lab`` on 127.0.0.1 with a free port, a random token and private
+  config/runtime/workspace/settings folders (the "Jupyter news" toast disabled, every notebook cell kept in the
+  page), serving a temporary folder; :meth:`LabServer.stop` kills its whole process group.
+* :class:`NotebookPage` drives one notebook in Chromium through Playwright and JupyterLab's own command
+  registry (``--expose-app-in-browser`` makes ``window.jupyterapp`` available): open, run all cells with a
+  bounded wait, read errors and outputs, move a slider, edit and run a cell.
+
+Every wait is bounded and every failure message names the notebook and the step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+LAB_STARTUP_SECONDS = 60
+
+# JupyterLab settings for the private config folder: no news/update toasts, and every cell rendered in the
+# page (the default "full" windowing mode leaves off-screen cells out of the DOM, hiding their outputs).
+PAGE_CONFIG = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
+USER_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+}
+
+
+def blank_band(data_uri: str) -> float:
+    """Height fraction of the tallest band of all-white rows in a PNG ``data:`` URI (1.0: a blank picture).
+
+    A matplotlib figure always has ink (axes, ticks, labels) in every fifth of its height, so a band taller
+    than half the picture means the figure was not (fully) drawn.
+    """
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    if not data_uri.startswith("data:image/png;base64,"):
+        raise ValueError(f"expected a PNG data URI; got {data_uri[:40]!r}")
+    gray = np.asarray(Image.open(io.BytesIO(base64.b64decode(data_uri.split(",", 1)[1]))).convert("L"))
+    white = (gray >= 250).all(axis=1)
+    best = run = 0
+    for row in white:
+        run = run + 1 if row else 0
+        best = max(best, run)
+    return best / max(1, len(white))
+
+
+class BrowserTestError(AssertionError):
+    """A step of a browser test failed; the message names the notebook and the step."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_private_config(config_dir: Path) -> None:
+    """page_config.json and user settings that keep toasts away and all cells in the DOM."""
+    labconfig = config_dir / "labconfig"
+    labconfig.mkdir(parents=True, exist_ok=True)
+    (labconfig / "page_config.json").write_text(json.dumps(PAGE_CONFIG, indent=1), encoding="utf-8")
+    for rel, values in USER_SETTINGS.items():
+        path = config_dir / "lab" / "user-settings" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values, indent=1), encoding="utf-8")
+
+
+@dataclass
+class LabServer:
+    """A JupyterLab server serving ``root`` on 127.0.0.1, with private state under ``state``."""
+
+    root: Path
+    state: Path
+    port: int = 0
+    token: str = ""
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.state / "lab.log"
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no log)"
+
+    def start(self) -> None:
+        self.port, self.token = free_port(), secrets.token_hex(16)
+        config = self.state / "config"
+        write_private_config(config)
+        env = dict(os.environ)
+        env.update(
+            JUPYTER_CONFIG_DIR=str(config),
+            JUPYTERLAB_SETTINGS_DIR=str(config / "lab" / "user-settings"),
+            JUPYTERLAB_WORKSPACES_DIR=str(self.state / "workspaces"),
+            JUPYTER_RUNTIME_DIR=str(self.state / "runtime"),
+            IPYTHONDIR=str(self.state / "ipython"),
+        )
+        args = [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+            f"--IdentityProvider.token={self.token}", "--expose-app-in-browser",
+            f"--ServerApp.root_dir={self.root}", "--ServerApp.port_retries=0",
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            args.append("--allow-root")
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(args, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + LAB_STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BrowserTestError(f"JupyterLab exited early ({self.process.returncode}):\n{self.log_tail()}")
+            if self._status() == 200:
+                return
+            time.sleep(0.3)
+        raise BrowserTestError(f"JupyterLab did not answer /api/status within {LAB_STARTUP_SECONDS} s:\n"
+                               f"{self.log_tail()}")
+
+    def _status(self) -> int | None:
+        request = urllib.request.Request(f"{self.base_url}/api/status",
+                                         headers={"Authorization": f"token {self.token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+        except (OSError, urllib.error.URLError):
+            return None
+
+    def stop(self) -> None:
+        """Terminate the server's process group (server and kernels); SIGKILL what is left."""
+        process = self.process
+        if process is None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a zombie we cannot reap
+            pass
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/lab/tree/{path}?reset&token={self.token}"
+
+
+def copy_course(repo: Path, dest: Path, folders: tuple[str, ...]) -> Path:
+    """A copy of the course folders under ``dest`` (so that nothing writes into the repository)."""
+    for folder in folders:
+        if (repo / folder).is_dir():
+            shutil.copytree(repo / folder, dest / folder,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return dest
+
+
+# ------------------------------------------------------------------------------------------ page driver
+_JS_RUN_ALL = """async ([path, timeoutMs]) => {
+  const app = window.jupyterapp;
+  const widget = app.shell.currentWidget;
+  if (!widget || !widget.context || widget.context.path !== path) {
+    return {ok: false, why: 'the current tab is ' + (widget && widget.context ? widget.context.path : 'no document')};
+  }
+  const timer = new Promise(resolve => setTimeout(() => resolve('timeout'), timeoutMs));
+  const run = app.commands.execute('notebook:run-all-cells').then(r => (r === false ? 'failed' : 'done'));
+  const result = await Promise.race([run, timer]);
+  return {ok: result === 'done', why: result};
+}"""
+
+_JS_NOTEBOOK_READY = """([path]) => {
+  const app = window.jupyterapp;
+  if (!app || !app.shell) return false;
+  const widget = app.shell.currentWidget;
+  if (!widget || !widget.context || widget.context.path !== path || !widget.content) return false;
+  const sc = widget.sessionContext;
+  return widget.context.isReady && sc && sc.session && sc.session.kernel
+    && sc.session.kernel.connectionStatus === 'connected' && sc.kernelDisplayStatus === 'idle';
+}"""
+
+_JS_KERNEL_IDLE = """() => {
+  const widget = window.jupyterapp.shell.currentWidget;
+  const sc = widget && widget.sessionContext;
+  return !!sc && sc.kernelDisplayStatus === 'idle';
+}"""
+
+_JS_MODEL_SUMMARY = """() => {
+  const widget = window.jupyterapp.shell.currentWidget;
+  const cells = widget.content.model.cells;
+  const out = [];
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells.get(i);
+    if (cell.type !== 'code') { out.push({type: cell.type}); continue; }
+    const tags = cell.getMetadata('tags') || [];
+    const errors = [];
+    for (let j = 0; j < cell.outputs.length; j++) {
+      const o = cell.outputs.get(j).toJSON();
+      if (o.output_type === 'error') errors.push(o.ename + ': ' + o.evalue);
+      else if (o.output_type === 'stream' && o.name === 'stderr' && /Traceback|Error/.test(String(o.text)))
+        errors.push('stderr: ' + String(o.text).slice(0, 500));
+    }
+    out.push({type: 'code', count: cell.executionCount, tags: tags, errors: errors,
+              source: cell.sharedModel.getSource().slice(0, 120)});
+  }
+  return out;
+}"""
+
+# The result a slider drives: the nearest enclosing widget box that holds a widget Output area.
+_JS_RESULT_STATE = """(slider) => {
+  let box = slider;
+  while (box && !box.querySelector('.widget-output')) box = box.parentElement;
+  if (!box) return null;
+  const out = box.querySelector('.widget-output');
+  const texts = [...out.querySelectorAll('.jp-OutputArea-output')]
+    .filter(o => !o.querySelector('img')).map(o => o.innerText).join('\\n');
+  const imgs = [...out.querySelectorAll('img')];
+  const images = imgs.map(i => i.getAttribute('src') || '');
+  const loaded = imgs.every(i => i.complete && i.naturalWidth > 0);
+  const readout = slider.querySelector('.widget-readout');
+  return {text: texts, images: images, loaded: loaded, readout: readout ? readout.innerText : '',
+          errors: [...out.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]')].map(e => e.innerText)};
+}"""
+
+_JS_CELL_SOURCE = """([index]) => window.jupyterapp.shell.currentWidget.content.model.cells.get(index).sharedModel.getSource()"""
+
+_JS_CELL_OUTPUT_TEXT = """([index]) => {
+  const cell = window.jupyterapp.shell.currentWidget.content.model.cells.get(index);
+  const parts = [];
+  for (let j = 0; j < cell.outputs.length; j++) {
+    const o = cell.outputs.get(j).toJSON();
+    if (o.output_type === 'stream') parts.push(Array.isArray(o.text) ? o.text.join('') : o.text);
+    else if (o.output_type === 'error') parts.push(o.ename + ': ' + o.evalue);
+    else if (o.data && o.data['text/plain']) parts.push(String(o.data['text/plain']));
+  }
+  return {count: cell.executionCount, text: parts.join('\\n')};
+}"""
+
+
+class NotebookPage:
+    """One notebook open in JupyterLab in one Chromium page."""
+
+    def __init__(self, page: Any, server: LabServer, path: str, artifacts: Path) -> None:
+        self.page, self.server, self.path, self.artifacts = page, server, path, artifacts
+
+    def fail(self, step: str, detail: str = "") -> BrowserTestError:
+        """An error naming the notebook and the step, with any open dialog's text and a screenshot."""
+        extra = ""
+        try:
+            dialogs = self.page.locator(".jp-Dialog").all_inner_texts()
+            if dialogs:
+                extra += f"; a dialog is open: {' | '.join(d[:200] for d in dialogs)!r}"
+        except Exception:  # noqa: BLE001 - best effort only
+            pass
+        shot = self.artifacts / f"FAILED-{Path(self.path).stem}.png"
+        try:
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(shot), full_page=False, timeout=10_000)
+            extra += f" (screenshot: {shot})"
+        except Exception:  # noqa: BLE001 - best effort only
+            pass
+        return BrowserTestError(f"{self.path}: {step} failed" + (f": {detail}" if detail else "") + extra)
+
+    def wait_for(self, js: str, arg: Any, step: str, timeout_s: float) -> None:
+        try:
+            self.page.wait_for_function(js, arg=arg, timeout=timeout_s * 1000, polling=200)
+        except Exception as exc:  # playwright TimeoutError and friends
+            raise self.fail(step, f"not within {timeout_s:g} s ({type(exc).__name__})") from None
+
+    # ----------------------------------------------------------------------------------------- steps
+    def open(self, timeout_s: float = 60) -> None:
+        try:
+            self.page.goto(self.server.url(self.path), wait_until="domcontentloaded", timeout=timeout_s * 1000)
+        except Exception as exc:
+            raise self.fail("loading JupyterLab", str(exc).splitlines()[0]) from None
+        self.wait_for(_JS_NOTEBOOK_READY, [self.path], "opening the notebook and starting its kernel", timeout_s)
+
+    def run_all(self, timeout_s: float) -> float:
+        """Run every cell (JupyterLab's "Run All Cells"); return the seconds it took."""
+        start = time.monotonic()
+        result = self.page.evaluate(_JS_RUN_ALL, [self.path, int(timeout_s * 1000)])
+        if not result["ok"]:
+            summary = self.model_summary()
+            stuck = [f"cell {i}: {c['source']!r}" for i, c in enumerate(summary)
+                     if c["type"] == "code" and c["count"] is None]
+            raise self.fail("running all cells", f"{result['why']}; errors: {self.model_errors(summary)}; "
+                            f"first unfinished: {stuck[:1]}")
+        self.wait_for(_JS_KERNEL_IDLE, None, "waiting for the kernel to go idle", 30)
+        return time.monotonic() - start
+
+    def model_summary(self) -> list[dict[str, Any]]:
+        return self.page.evaluate(_JS_MODEL_SUMMARY)
+
+    def model_errors(self, summary: list[dict[str, Any]] | None = None) -> list[str]:
+        summary = self.model_summary() if summary is None else summary
+        return [f"cell {i}: {e}" for i, c in enumerate(summary) if c["type"] == "code"
+                and "raises-exception" not in c["tags"] for e in c["errors"]]
+
+    def page_errors(self) -> list[str]:
+        """Error outputs rendered in the page (stderr with a traceback, or an error output)."""
+        texts = self.page.locator(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
+        found = [t[:300] for t in texts if "Traceback" in t or "Error" in t]
+        # A widget whose view failed to render shows this text instead of the widget.
+        broken = self.page.get_by_text("Error displaying widget").all_inner_texts()
+        return found + [f"widget: {t[:200]}" for t in broken]
+
+    def cell(self, index: int) -> Any:
+        return self.page.locator(".jp-Notebook .jp-Cell").nth(index)
+
+    def slider(self, label: str) -> Any:
+        """The one slider whose description is exactly ``label``."""
+        sliders = self.page.locator(".widget-slider").filter(
+            has=self.page.locator(".widget-label", has_text=label))
+        exact = [i for i in range(sliders.count())
+                 if sliders.nth(i).locator(".widget-label").first.inner_text().strip() == label]
+        if len(exact) != 1:
+            labels = self.page.locator(".widget-slider .widget-label").all_inner_texts()
+            raise self.fail(f"finding the slider {label!r}",
+                            f"found {len(exact)} sliders with that label; sliders on the page: {labels}")
+        return sliders.nth(exact[0])
+
+    def result_state(self, slider: Any) -> dict[str, Any]:
+        state = slider.evaluate(_JS_RESULT_STATE)
+        if state is None:
+            raise self.fail("finding the result of a slider", "no widget Output area encloses it")
+        return state
+
+    def wait_for_result(self, slider: Any, label: str, timeout_s: float = 30) -> dict[str, Any]:
+        """The slider's result once it shows text or an image and no output is still arriving."""
+        deadline = time.monotonic() + timeout_s
+        last = None
+        while time.monotonic() < deadline:
+            state = self.result_state(slider)
+            if (state["text"] or state["images"]) and state["loaded"] and state == last:
+                bands = [blank_band(src) for src in state["images"]]
+                if any(b > 0.5 for b in bands):
+                    raise self.fail(f"the plot of slider {label!r} at {state['readout']!r}",
+                                    "it is blank or only partly drawn (a white band over "
+                                    f"{100 * max(bands):.0f} % of its height)")
+                return state
+            last = state
+            time.sleep(0.3)
+        raise self.fail(f"waiting for the result of slider {label!r}", f"still {last!r:.300} after {timeout_s:g} s")
+
+    def move_slider(self, slider: Any, label: str, before: dict[str, Any], expect: tuple[str, ...],
+                    presses: int = 1, timeout_s: float = 30) -> dict[str, Any]:
+        """Press ArrowRight on the slider's handle; wait until every part in ``expect`` ("text", "image") changed."""
+        handle = slider.locator(".noUi-handle").first
+        try:
+            handle.focus(timeout=5_000)
+            for _ in range(presses):
+                handle.press("ArrowRight", timeout=5_000)
+        except Exception as exc:
+            raise self.fail(f"moving slider {label!r}", str(exc).splitlines()[0]) from None
+        keys = {"text": "text", "image": "images"}
+        deadline = time.monotonic() + timeout_s
+        state = before
+        while time.monotonic() < deadline:
+            state = self.result_state(slider)
+            if state["errors"]:
+                raise self.fail(f"moving slider {label!r}", f"the widget printed an error: {state['errors'][0][:500]}")
+            changed = all(state[keys[k]] != before[keys[k]] and state[keys[k]] for k in expect)
+            if changed and state["readout"] != before["readout"]:
+                return self.wait_for_result(slider, label, timeout_s)
+            time.sleep(0.2)
+        unchanged = [k for k in expect if state[keys[k]] == before[keys[k]] or not state[keys[k]]]
+        raise self.fail(f"moving slider {label!r} from {before['readout']!r}",
+                        f"readout now {state['readout']!r}; the displayed {' and '.join(unchanged) or 'readout'} "
+                        f"did not change within {timeout_s:g} s")
+
+    def screenshot_widget(self, slider: Any, path: Path) -> None:
+        """A picture of the widget box (controls and result) around ``slider``."""
+        box = slider.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea-output')][1]")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        box.scroll_into_view_if_needed(timeout=10_000)
+        box.evaluate("b => Promise.all([...b.querySelectorAll('img')].map(i => i.decode().catch(() => null)))")
+        self.page.wait_for_timeout(300)  # one more paint after the images decoded
+        box.screenshot(path=str(path), timeout=10_000)
+
+    def cell_source(self, index: int) -> str:
+        return self.page.evaluate(_JS_CELL_SOURCE, [index])
+
+    def cell_output(self, index: int) -> dict[str, Any]:
+        return self.page.evaluate(_JS_CELL_OUTPUT_TEXT, [index])
+
+    def type_into_cell(self, index: int, text: str) -> None:
+        """Replace a code cell's text the way a learner would: click into it, select all, paste ``text``."""
+        editor = self.cell(index).locator(".cm-content")
+        try:
+            editor.click(timeout=10_000)
+            self.page.keyboard.press("Control+a")
+            self.page.keyboard.insert_text(text)
+        except Exception as exc:
+            raise self.fail(f"typing into cell {index}", str(exc).splitlines()[0]) from None
+        got = self.cell_source(index)
+        if got != text:
+            raise self.fail(f"typing into cell {index}", f"the cell holds {got!r:.300} instead of {text!r:.300}")
+
+    def run_cell(self, index: int, timeout_s: float = 60) -> str:
+        """Select cell ``index``, run it (Ctrl+Enter), wait for its output; return the output text."""
+        before = self.cell_output(index)["count"]
+        try:
+            self.cell(index).locator(".jp-InputPrompt").click(timeout=10_000)
+            self.page.keyboard.press("Control+Enter")
+        except Exception as exc:
+            raise self.fail(f"running cell {index}", str(exc).splitlines()[0]) from None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            out = self.cell_output(index)
+            if out["count"] is not None and out["count"] != before:
+                self.wait_for(_JS_KERNEL_IDLE, None, f"waiting for the kernel after cell {index}", timeout_s)
+                return self.cell_output(index)["text"]
+            time.sleep(0.2)
+        raise self.fail(f"running cell {index}", f"no new execution count within {timeout_s:g} s")
+
+    def unexecuted_cells(self) -> list[int]:
+        return [i for i, c in enumerate(self.model_summary()) if c["type"] == "code" and c["count"] is None]
+
+    def expect_text_in_cell(self, index: int, text: str, timeout_s: float = 10) -> None:
+        """The rendered output of cell ``index`` (what the learner sees) contains ``text``."""
+        output = self.cell(index).locator(".jp-OutputArea-output")
+        deadline = time.monotonic() + timeout_s
+        shown = ""
+        while time.monotonic() < deadline:
+            shown = "\n".join(output.all_inner_texts())
+            if text in shown:
+                return
+            time.sleep(0.2)
+        raise self.fail(f"reading the output of cell {index}", f"{text!r} not shown; the page shows {shown!r:.400}")
+
+    def screenshot_cell(self, index: int, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.cell(index).screenshot(path=str(path), timeout=10_000)
+
+    def close(self) -> None:
+        """Shut the notebook's kernel down (bounded) and close the page."""
+        try:
+            self.page.evaluate("""async () => {
+              const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+              if (w && w.sessionContext) {
+                await Promise.race([w.sessionContext.shutdown(), new Promise(r => setTimeout(r, 10000))]);
+              }
+            }""")
+        except Exception:  # noqa: BLE001 - the page may be gone already; the server stop kills kernels anyway
+            pass
+        try:
+            self.page.close()
+        except Exception:  # noqa: BLE001
+            pass

@@ -1,0 +1,280 @@
+"""The course in a real browser: JupyterLab driven by Chromium (Debian's ``chromium`` + PyPI ``playwright``).
+
+For the start page and every part notebook in ``notebooks/part*.ipynb`` (a temporary copy, so autosave never
+writes into the repository): open it, run all cells, wait for the kernel to go idle, assert that no error
+appeared, then move each of the part's main sliders (:data:`MAIN_SLIDERS`) and assert that the result it drives
+(its text and/or its plot) changed. A screenshot of each widget goes to ``test-artifacts/``.
+For the exercises: fill A1's answer cell with the reference solution, run ``check("A1")`` and see it pass; fill
+in a known wrong answer and see the failure message with its hint.
+
+Needs ``/usr/bin/chromium`` (``apt-get install chromium``) and the ``playwright`` package (the test extra). Without
+them the tests are skipped, except on CI (``CI=true``), where ``tests/conftest.py`` turns a skipped browser test
+into a failure. The whole file takes about 1.5 minutes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from tests.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    BrowserTestError,
+    LabServer,
+    NotebookPage,
+    blank_band,
+    copy_course,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+START_PAGE = "notebooks/00_start_here.ipynb"
+PART_NOTEBOOKS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("part*.ipynb"))
+
+#: Each part's main sliders, by their on-screen description, with what the result shows ("text", "image").
+#: A new part notebook fails :func:`test_notebook_in_the_browser` until it has an entry here.
+MAIN_SLIDERS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+    "start": [("bits", ("text",))],  # the int-grid demo of the Widgets section
+    "A": [("bits", ("text", "image"))],  # Zone 1 weight widget: histogram, levels, error, bytes
+    "B": [
+        ("T", ("image",)),  # distillation temperature: softened distributions, KL (the widget only plots)
+        ("α", ("text", "image")),  # speculative decoding acceptance rate: tokens per step and speedup
+    ],
+    "C": [
+        ("error rate", ("text", "image")),  # 1.1 SLO budget, burn rate, alerts
+        ("cases n", ("text", "image")),  # 1.2 probability that a property test finds a bug
+        ("buckets", ("text", "image")),  # 1.3 histogram bucket layout -> p99 error
+    ],
+    "D": [
+        ("load ρ", ("image",)),  # policy comparison CDFs (the widget draws only a plot)
+        ("EWMA τ", ("image",)),
+    ],
+    "E": [
+        ("log2 s", ("text", "image")),  # 1a loss scale -> vanished / overflowing gradients
+        ("segments k", ("text", "image")),  # 1b activation checkpointing: memory vs recompute
+        ("max batch", ("text", "image")),  # 1c batching: throughput and p99 latency
+    ],
+}
+
+RUN_ALL_SECONDS = 90  # each part notebook must finish well inside this (about 10-60 s here)
+EXERCISE = "exercises/partA_quantization.ipynb"
+SOLUTION = "solutions/partA_quantization.ipynb"
+QUESTION = "A1"
+
+
+def part_key(path: str) -> str:
+    """``"start"`` for the start page, else the part letter from ``notebooks/part<X>_<topic>.ipynb``."""
+    if path == START_PAGE:
+        return "start"
+    match = re.fullmatch(r"notebooks/part([A-Z])_\w+\.ipynb", path)
+    if not match:
+        raise ValueError(f"a part notebook must be named notebooks/part<X>_<topic>.ipynb; got {path}")
+    return match[1]
+
+
+# ------------------------------------------------------------------------------------------------ fixtures
+def _browser_unavailable() -> str | None:
+    if not CHROMIUM.exists():
+        return (f"browser tests need Chromium at {CHROMIUM} (Debian/Ubuntu: `sudo apt-get install chromium`); "
+                "not found, so they are skipped")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "browser tests need the playwright package (`pip install -e '.[test]'`); not installed"
+    return None
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """JupyterLab on 127.0.0.1 serving a temporary copy of notebooks/, exercises/ and solutions/."""
+    reason = _browser_unavailable()
+    if reason:
+        pytest.skip(reason)
+    base = tmp_path_factory.mktemp("lab")
+    root = copy_course(ROOT, base / "course", ("notebooks", "exercises", "solutions"))
+    (base / "state").mkdir()
+    server = LabServer(root, base / "state")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(lab: LabServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One headless Chromium with a fresh profile (user data dir) for the whole session."""
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+            viewport={"width": 1400, "height": 1000}, timeout=60_000)
+        context.set_default_timeout(30_000)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def notebook_page(browser: Any, lab: LabServer) -> Iterator[Any]:
+    """Opens ``path`` in a new page; the page and its kernel are closed afterwards."""
+    pages: list[NotebookPage] = []
+
+    def open_notebook(path: str) -> NotebookPage:
+        page = browser.new_page()
+        nb = NotebookPage(page, lab, path, ARTIFACTS)
+        pages.append(nb)
+        nb.open()
+        return nb
+
+    yield open_notebook
+    for nb in pages:
+        nb.close()
+
+
+# ------------------------------------------------------------------------------------------------ tests
+def test_every_part_notebook_has_main_sliders() -> None:
+    """A new part notebook needs an entry in MAIN_SLIDERS (cheap, runs without a browser too)."""
+    missing = [p for p in PART_NOTEBOOKS if part_key(p) not in MAIN_SLIDERS]
+    assert not missing, (f"{', '.join(missing)}: add the part's main sliders (description as shown on screen, "
+                         "and whether the result shows text and/or an image) to MAIN_SLIDERS in tests/test_browser.py")
+    assert PART_NOTEBOOKS, "no notebooks/part*.ipynb found"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("path", [START_PAGE, *PART_NOTEBOOKS])
+def test_notebook_in_the_browser(path: str, notebook_page: Any) -> None:
+    key = part_key(path)
+    if key not in MAIN_SLIDERS:
+        raise BrowserTestError(f"{path}: no entry for part {key} in MAIN_SLIDERS (tests/test_browser.py); add its "
+                               "main sliders")
+    nb = notebook_page(path)
+    seconds = nb.run_all(RUN_ALL_SECONDS)
+    errors = nb.model_errors() + nb.page_errors()
+    assert not errors, f"{path}: errors after running all cells: {errors}"
+    assert nb.unexecuted_cells() == [], f"{path}: code cells without an execution count after Run All"
+    print(f"{path}: run all {seconds:.1f} s")
+    for label, expect in MAIN_SLIDERS[key]:
+        slider = nb.slider(label)
+        before = nb.wait_for_result(slider, label)
+        after = nb.move_slider(slider, label, before, expect)
+        assert after["readout"] != before["readout"]
+        stem = Path(path).stem
+        nb.screenshot_widget(slider, ARTIFACTS / f"{stem}--{re.sub(r'[^A-Za-z0-9]+', '_', label).strip('_')}.png")
+    errors = nb.model_errors() + nb.page_errors()
+    assert not errors, f"{path}: errors after moving the sliders: {errors}"
+
+
+def _answer_sources() -> tuple[str, str]:
+    """The reference answer cell of QUESTION (solution region kept) and the same cell with a known wrong answer."""
+    from lecture_lib.grade.core import find_question
+    from tools.make_exercises import question_regions, with_region_replaced
+
+    solution = nbformat.read(ROOT / SOLUTION, as_version=4)
+    (cell_index, region), *_ = question_regions(solution)[QUESTION]
+    wrong_code = next(iter(find_question(QUESTION).wrong_answers.items()))
+    assert wrong_code[0] == region, f"{QUESTION}'s first wrong answer must be for its first region"
+    wrong = with_region_replaced(solution, QUESTION, 0, wrong_code[1])
+    return solution.cells[cell_index].source, wrong.cells[cell_index].source
+
+
+def _exercise_cells(nb: NotebookPage) -> tuple[int, int]:
+    """Indices of QUESTION's answer cell (holding its stub) and of its ``check(...)`` cell."""
+    cells = nb.model_summary()
+    stub = f'raise NotImplementedError("{QUESTION}:'
+    answer = [i for i, c in enumerate(cells) if c["type"] == "code" and stub in nb.cell_source(i)]
+    check = [i for i, c in enumerate(cells) if c["type"] == "code"
+             and nb.cell_source(i).strip() == f'check("{QUESTION}")']
+    if len(answer) != 1 or len(check) != 1:
+        raise BrowserTestError(f"{EXERCISE}: expected one {QUESTION} stub cell and one check cell; "
+                               f"found {answer} and {check}")
+    return answer[0], check[0]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_exercise_check_passes_and_fails_in_the_browser(notebook_page: Any) -> None:
+    right, wrong = _answer_sources()
+    nb = notebook_page(EXERCISE)
+    nb.run_all(RUN_ALL_SECONDS)
+    assert not nb.model_errors() + nb.page_errors(), f"{EXERCISE}: errors after running all cells"
+    answer, check = _exercise_cells(nb)
+    first = nb.cell_output(check)["text"]
+    assert first.startswith(f"{QUESTION} not attempted yet"), f"{EXERCISE}: before answering, check said {first!r}"
+
+    nb.type_into_cell(answer, right)
+    nb.run_cell(answer)
+    passed = nb.run_cell(check)
+    assert passed.startswith(f"{QUESTION} passed (2/2)"), f"{EXERCISE}: with the solution, check said {passed!r}"
+    nb.expect_text_in_cell(check, f"{QUESTION} passed (2/2)")
+    nb.screenshot_cell(check, ARTIFACTS / "exercise--A1_passed.png")
+
+    nb.type_into_cell(answer, wrong)
+    nb.run_cell(answer)
+    failed = nb.run_cell(check)
+    assert failed.startswith(f"{QUESTION} not passed yet (0/2): "), f"{EXERCISE}: wrong answer gave {failed!r}"
+    assert re.search(r"\. Hint: \S", failed), f"{EXERCISE}: the failure message has no hint: {failed!r}"
+    nb.expect_text_in_cell(check, "Hint:")
+    nb.screenshot_cell(check, ARTIFACTS / "exercise--A1_not_passed.png")
+
+
+# ------------------------------------------------------------------------------------------------ no browser
+def test_artifacts_folder_is_ignored_by_git() -> None:
+    assert "test-artifacts/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
+def test_part_key() -> None:
+    assert part_key(START_PAGE) == "start"
+    assert part_key("notebooks/partB_distillation_speculative.ipynb") == "B"
+    with pytest.raises(ValueError, match="part<X>_<topic>"):
+        part_key("notebooks/part_b.ipynb")
+
+
+def test_ci_guard_fails_a_skipped_browser_test_only_on_ci() -> None:
+    from conftest import ci_browser_skip_problem
+
+    reason = "browser tests need Chromium at /usr/bin/chromium"
+    assert "skipped on CI" in ci_browser_skip_problem(True, True, reason, {"CI": "true"})
+    assert reason in ci_browser_skip_problem(True, True, reason, {"CI": "true"})
+    assert ci_browser_skip_problem(True, True, reason, {}) is None  # a learner's machine: skip is fine
+    assert ci_browser_skip_problem(True, True, reason, {"CI": "false"}) is None
+    assert ci_browser_skip_problem(False, True, reason, {"CI": "true"}) is None  # other skips are not its business
+    assert ci_browser_skip_problem(True, False, reason, {"CI": "true"}) is None
+
+
+def test_blank_band_tells_a_drawn_plot_from_a_blank_one() -> None:
+    import base64
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def png(draw: bool) -> str:
+        fig, ax = plt.subplots(figsize=(4, 3))
+        if draw:
+            _ = ax.plot([0, 1], [0, 1])
+        else:
+            ax.set_axis_off()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        plt.close(fig)
+        return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+    assert blank_band(png(True)) < 0.5
+    assert blank_band(png(False)) == 1.0
+    with pytest.raises(ValueError, match="PNG data URI"):
+        blank_band("data:image/svg+xml;base64,AAAA")
