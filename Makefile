@@ -1,6 +1,7 @@
 # Two commands for learners (see README.md):
 #   make lab   - set up .venv and open the course in JupyterLab (http://127.0.0.1:8888)
-#   make test  - set up .venv and run the whole test suite (every notebook is re-executed and compared)
+#   make test  - set up .venv and run the whole test suite (every notebook is re-executed and compared;
+#                with /usr/bin/chromium installed, tests/test_browser.py also runs them in JupyterLab + Chromium)
 # For maintainers:
 #   make notebooks - regenerate exercises/ from solutions/ and re-execute every notebook, storing outputs
 #

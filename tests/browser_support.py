@@ -192,16 +192,18 @@ def copy_course(repo: Path, dest: Path, folders: tuple[str, ...]) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ page driver
-_JS_RUN_ALL = """async ([path, timeoutMs]) => {
+# Start "Run All Cells" without waiting; the outcome lands in window.__lecture26RunAll.
+_JS_START_RUN_ALL = """([path]) => {
   const app = window.jupyterapp;
   const widget = app.shell.currentWidget;
   if (!widget || !widget.context || widget.context.path !== path) {
-    return {ok: false, why: 'the current tab is ' + (widget && widget.context ? widget.context.path : 'no document')};
+    return 'the current tab is ' + (widget && widget.context ? widget.context.path : 'no document');
   }
-  const timer = new Promise(resolve => setTimeout(() => resolve('timeout'), timeoutMs));
-  const run = app.commands.execute('notebook:run-all-cells').then(r => (r === false ? 'failed' : 'done'));
-  const result = await Promise.race([run, timer]);
-  return {ok: result === 'done', why: result};
+  window.__lecture26RunAll = 'running';
+  app.commands.execute('notebook:run-all-cells').then(
+    r => { window.__lecture26RunAll = (r === false ? 'failed' : 'done'); },
+    e => { window.__lecture26RunAll = 'error: ' + e; });
+  return 'started';
 }"""
 
 _JS_NOTEBOOK_READY = """([path]) => {
@@ -277,6 +279,7 @@ class NotebookPage:
 
     def __init__(self, page: Any, server: LabServer, path: str, artifacts: Path) -> None:
         self.page, self.server, self.path, self.artifacts = page, server, path, artifacts
+        self.run_started = time.monotonic()
 
     def fail(self, step: str, detail: str = "") -> BrowserTestError:
         """An error naming the notebook and the step, with any open dialog's text and a screenshot."""
@@ -310,18 +313,36 @@ class NotebookPage:
             raise self.fail("loading JupyterLab", str(exc).splitlines()[0]) from None
         self.wait_for(_JS_NOTEBOOK_READY, [self.path], "opening the notebook and starting its kernel", timeout_s)
 
-    def run_all(self, timeout_s: float) -> float:
-        """Run every cell (JupyterLab's "Run All Cells"); return the seconds it took."""
-        start = time.monotonic()
-        result = self.page.evaluate(_JS_RUN_ALL, [self.path, int(timeout_s * 1000)])
-        if not result["ok"]:
+    def start_run_all(self) -> None:
+        """Start JupyterLab's "Run All Cells" and return at once (see :meth:`wait_run_all`)."""
+        self.run_started = time.monotonic()
+        started = self.page.evaluate(_JS_START_RUN_ALL, [self.path])
+        if started != "started":
+            raise self.fail("starting Run All Cells", started)
+
+    def wait_run_all(self, timeout_s: float) -> float:
+        """Wait (at most ``timeout_s`` from the start) until Run All finished and the kernel is idle; seconds taken."""
+        left = max(1.0, timeout_s - (time.monotonic() - self.run_started))
+        try:
+            self.page.wait_for_function("() => window.__lecture26RunAll !== 'running'", timeout=left * 1000,
+                                        polling=250)
+        except Exception:
+            result = "still running"
+        else:
+            result = self.page.evaluate("() => window.__lecture26RunAll")
+        if result != "done":
             summary = self.model_summary()
             stuck = [f"cell {i}: {c['source']!r}" for i, c in enumerate(summary)
                      if c["type"] == "code" and c["count"] is None]
-            raise self.fail("running all cells", f"{result['why']}; errors: {self.model_errors(summary)}; "
-                            f"first unfinished: {stuck[:1]}")
+            raise self.fail(f"running all cells (limit {timeout_s:g} s)",
+                            f"{result}; errors: {self.model_errors(summary)}; first unfinished: {stuck[:1]}")
         self.wait_for(_JS_KERNEL_IDLE, None, "waiting for the kernel to go idle", 30)
-        return time.monotonic() - start
+        return time.monotonic() - self.run_started
+
+    def run_all(self, timeout_s: float) -> float:
+        """Run every cell and wait for the kernel to go idle; return the seconds it took."""
+        self.start_run_all()
+        return self.wait_run_all(timeout_s)
 
     def model_summary(self) -> list[dict[str, Any]]:
         return self.page.evaluate(_JS_MODEL_SUMMARY)
