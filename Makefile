@@ -29,7 +29,8 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the course into $(VENV) (first time: about 2 minutes) ..."
-	@$(PY) -m pip install --disable-pip-version-check -q -e ".[test]"
+	@$(PY) -m pip install --disable-pip-version-check -q -e ".[test]" > $(VENV)/pip.log 2>&1 \
+	  || { cat $(VENV)/pip.log; echo "pip install failed (log: $(VENV)/pip.log)"; exit 1; }
 	@$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" > /dev/null
 	@touch $(STAMP)
 
