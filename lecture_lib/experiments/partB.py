@@ -1,0 +1,557 @@
+"""Part B measurements: distilled vs from-scratch students, speculative decoding of the tiny LM, and the small
+pure functions behind the notebook's widgets and "Lecture check" cells.
+
+Used by ``notebooks/partB_distillation_speculative.ipynb`` and ``tests/test_partB_experiments.py``. Every
+function returns data (dicts, DataFrames, arrays); nothing here plots or prints (except the command line).
+
+Recorded data (``data/``), written once by the command line so that the notebook runs in seconds and its stored
+outputs do not depend on the speed of the machine that re-executes it:
+
+* ``python -m lecture_lib.experiments.partB --distill`` trains, with one fixed budget (same architecture as the
+  shipped student, same steps, batch, learning-rate schedule and seed), a student **from scratch** (alpha = 0,
+  plain next-character cross-entropy) and students **distilled** from the teacher (alpha = 0.5) at several
+  temperatures T. It writes ``partB_distill.json`` (validation perplexities, loss curves, the config) and ships
+  two checkpoints, ``partB_student_scratch.safetensors`` and ``partB_student_distilled.safetensors`` (the best T).
+  The teacher's logits for a batch are computed once and reused by every T (:class:`MemoTeacher`): every run
+  draws the same batches because they share the seed, so the sweep costs one teacher pass.
+* ``python -m lecture_lib.experiments.partB --speculative`` decodes with the teacher as target, plain and
+  speculative (draft = the shipped student, and draft = the teacher itself with INT4 weights and a 4-bit KV
+  cache), side by side in one run, for k = 1..8 and temperatures 0, 0.7, 1.0, and writes
+  ``partB_speculative.json``: acceptance rates and tokens per target call (deterministic for a seed) and the
+  wall-clock times of this one machine (recorded data, not re-measured by the notebook).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lecture_lib import distill, speculative, tinylm
+
+__all__ = [
+    "DATA_DIR",
+    "DISTILL_CONFIG",
+    "DISTILL_PATH",
+    "SPEC_CONFIG",
+    "SPEC_PATH",
+    "MemoTeacher",
+    "acceptance_view",
+    "acceptance_vs_temperature",
+    "acceptance_histogram",
+    "alpha_from_histogram",
+    "boss_battle",
+    "distill_table",
+    "draft_cost",
+    "jensen_acceptance",
+    "lecture_softmax_check",
+    "load_distill_results",
+    "load_spec_results",
+    "load_trained_student",
+    "next_char_logits",
+    "reevaluate_students",
+    "run_distillation",
+    "run_speculative",
+    "spec_prompts",
+    "spec_stats_table",
+    "speculative_records",
+    "speedup_table",
+    "t_squared_table",
+    "temperature_view",
+    "verify_exactness",
+]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DISTILL_PATH = DATA_DIR / "partB_distill.json"
+SPEC_PATH = DATA_DIR / "partB_speculative.json"
+STUDENT_PATHS = {"scratch": DATA_DIR / "partB_student_scratch.safetensors",
+                 "distilled": DATA_DIR / "partB_student_distilled.safetensors"}
+
+#: The one training budget shared by every student of the distillation experiment.
+DISTILL_CONFIG: dict[str, Any] = {"steps": 300, "batch_size": 16, "lr": 3e-3, "seed": 0, "alpha": 0.5,
+                                  "temperatures": [1.0, 2.0, 4.0, 8.0], "extra": [{"T": 1.0, "alpha": 1.0}]}
+#: The speculative-decoding grid recorded by ``--speculative``.
+SPEC_CONFIG: dict[str, Any] = {"ks": [1, 2, 3, 4, 5, 6, 7, 8], "temperatures": [0.0, 0.7, 1.0],
+                               "drafts": ["student", "int4-self"], "n_prompts": 2, "prompt_chars": 48,
+                               "new_tokens": 160}
+
+
+# ============================================================================== widgets and lecture checks
+def next_char_logits(model: torch.nn.Module, context: str) -> torch.Tensor:
+    """The model's logits for the character after ``context`` (float32 vector of the vocabulary size)."""
+    ids = torch.tensor([tinylm.encode(context)[-model.config.block_size:]], dtype=torch.long)
+    with torch.no_grad():
+        return model(ids)[0, -1].float()
+
+
+def temperature_view(teacher_logits, student_logits, T: float, *, top: int = 8) -> dict[str, Any]:
+    """What the temperature slider shows at one T (pure; fast).
+
+    Returns the teacher's and student's soft targets p(T) on the teacher's ``top`` most likely tokens
+    (``ids``, ``p_teacher``, ``p_student``), KL(p_teacher(T) || p_student(T)), the entropy of p_teacher(T)
+    in nats, and the gradient norm of the soft term w.r.t. the student logits with and without the T² factor:
+    ``|T (p_S - p_T)|`` and ``|(p_S - p_T) / T|`` (``lecture_lib.distill.soft_target_gradient``).
+    """
+    zt = torch.as_tensor(teacher_logits, dtype=torch.float64).reshape(1, -1)
+    zs = torch.as_tensor(student_logits, dtype=torch.float64).reshape(1, -1)
+    pt = distill.softmax_t(zt, T)[0]
+    ps = distill.softmax_t(zs, T)[0]
+    ids = torch.argsort(-distill.softmax_t(zt, 1.0)[0])[:top]
+    g_with = distill.soft_target_gradient(zs, zt, T=T, t_squared=True)
+    g_without = distill.soft_target_gradient(zs, zt, T=T, t_squared=False)
+    return {
+        "T": float(T),
+        "ids": ids.tolist(),
+        "p_teacher": pt[ids].numpy(),
+        "p_student": ps[ids].numpy(),
+        "kl": float(distill.kl_divergence(zt, zs, T)[0]),
+        "entropy_teacher": float(-(pt * pt.clamp_min(1e-300).log()).sum()),
+        "grad_with_T2": float(g_with.norm()),
+        "grad_without_T2": float(g_without.norm()),
+    }
+
+
+def t_squared_table(teacher_logits, student_logits, temperatures: Sequence[float] = (1, 2, 5, 10, 100)) -> pd.DataFrame:
+    """Gradient norms of the soft term with and without T² over several T, checked against autograd."""
+    zt = torch.as_tensor(teacher_logits, dtype=torch.float64).reshape(1, -1)
+    rows = []
+    for T in temperatures:
+        zs = torch.as_tensor(student_logits, dtype=torch.float64).reshape(1, -1).clone().requires_grad_(True)
+        loss = distill.distillation_loss(zs, zt, T=float(T))  # labels=None: T² KL alone
+        (g_auto,) = torch.autograd.grad(loss, zs)
+        g_formula = distill.soft_target_gradient(zs.detach(), zt, T=float(T), t_squared=True)
+        rows.append({"T": T, "|grad| with T²": float(g_auto.norm()), "|grad| without T²": float(g_auto.norm()) / T**2,
+                     "autograd == T(p_S - p_T)": bool(torch.allclose(g_auto, g_formula, atol=1e-12)),
+                     "ratio without / with": 1.0 / T**2})
+    return pd.DataFrame(rows)
+
+
+def acceptance_view(alpha: float, k: int, c: float, *, n_steps: int = 20_000, seed: int = 0) -> dict[str, float]:
+    """What the alpha/k slider shows: the formulas and a Monte-Carlo of the i.i.d. acceptance model.
+
+    ``tokens_formula`` = (1 - alpha^(k+1)) / (1 - alpha); ``tokens_simulated`` = mean of n_steps simulated steps
+    (:func:`lecture_lib.speculative.simulate_tokens_per_step`); ``speedup_formula`` = tokens / (k c + 1) and
+    ``speedup_simulated`` the same with the simulated mean; ``limit_k_inf`` = 1 / (1 - alpha) (the lecture's
+    k -> infinity number, plus the one token a step always emits).
+    """
+    sim = speculative.simulate_tokens_per_step(alpha, k, n_steps, seed=seed)
+    tokens = speculative.expected_tokens_per_step(alpha, k)
+    mean = float(sim.mean())
+    return {"alpha": float(alpha), "k": int(k), "c": float(c), "tokens_formula": tokens, "tokens_simulated": mean,
+            "tokens_sem": float(sim.std(ddof=1) / math.sqrt(n_steps)),
+            "speedup_formula": speculative.expected_speedup(alpha, k, c), "speedup_simulated": mean / (k * c + 1),
+            "limit_k_inf": math.inf if alpha == 1 else 1.0 / (1.0 - alpha)}
+
+
+def lecture_softmax_check() -> pd.DataFrame:
+    """The lecture's dark-knowledge example (logits [5.0, 3.5, 0.2]) at T = 1 and T = 5, printed vs computed."""
+    printed = {1.0: [0.82, 0.16, 0.02], 5.0: [0.49, 0.39, 0.12]}
+    rows = []
+    for T, lect in printed.items():
+        p = distill.softmax_t(torch.tensor([5.0, 3.5, 0.2], dtype=torch.float64), T).tolist()
+        rows.append({"T": T, "lecture": lect, "computed": [round(x, 4) for x in p],
+                     "max |difference|": round(max(abs(a - b) for a, b in zip(lect, p)), 4)})
+    return pd.DataFrame(rows)
+
+
+def speedup_table(alphas: Sequence[float] = (0.6, 0.8, 0.9), k: int = 4, c: float = 0.05) -> pd.DataFrame:
+    """The lecture's per-alpha numbers (k -> infinity, free draft) vs Leviathan's formulas at a finite k and c."""
+    lecture = {0.6: (1.5, 2.5), 0.8: (4.0, 5.0), 0.9: (9.0, 10.0)}
+    rows = []
+    for a in alphas:
+        lt, ls = lecture.get(a, (float("nan"), float("nan")))
+        rows.append({"alpha": a, "lecture E[accepted]": lt, f"E[accepted], k={k}": speculative.expected_accepted_tokens(a, k),
+                     "limit k->inf": a / (1 - a), "lecture speedup": ls,
+                     f"tokens/step, k={k}": speculative.expected_tokens_per_step(a, k),
+                     f"speedup, k={k}, c={c}": speculative.expected_speedup(a, k, c)})
+    return pd.DataFrame(rows)
+
+
+def verify_exactness(p, q, k: int, *, n: int = 200_000, seed: int = 0, residual: str = "residual") -> dict[str, Any]:
+    """Empirical distribution of the FIRST token emitted by n verify steps (draft tokens drawn from q, the same
+    q and p at every position), with the chi-square p-value and total variation against p.
+
+    ``residual="residual"`` uses :func:`lecture_lib.speculative.verify_batch` (exact); ``"draft"`` is the
+    negative control: on rejection it resamples from q instead of the residual max(0, p - q) (wrong).
+    """
+    from scipy import stats as sps
+
+    p = torch.as_tensor(p, dtype=torch.float64)
+    q = torch.as_tensor(q, dtype=torch.float64)
+    V = p.numel()
+    g = torch.Generator().manual_seed(seed)
+    drafts = torch.multinomial(q.expand(n, V), k, replacement=True, generator=g)  # [n, k], each from q
+    if residual == "residual":
+        n_acc, nxt = speculative.verify_batch(drafts, q.expand(k, V), p.expand(k + 1, V), generator=g)
+    elif residual == "draft":
+        u = torch.rand((n, k), generator=g, dtype=torch.float64)
+        acc = (u * q[drafts] < p[drafts]).long().cumprod(1).sum(1)
+        nxt = torch.multinomial(q.expand(n, V), 1, generator=g)[:, 0]
+        n_acc = acc
+    else:
+        raise ValueError(f"residual must be 'residual' or 'draft'; got {residual!r}")
+    first = torch.where(n_acc > 0, drafts[:, 0], nxt)
+    counts = torch.bincount(first, minlength=V).double().numpy()
+    expected = p.numpy() * n
+    mask = expected > 0
+    chi2 = float((((counts - expected) ** 2)[mask] / expected[mask]).sum())
+    pval = float(sps.chi2.sf(chi2, int(mask.sum()) - 1))
+    return {"empirical": counts / n, "target": p.numpy(), "chi2": chi2, "p_value": pval,
+            "tv": 0.5 * float(np.abs(counts / n - p.numpy()).sum()),
+            "acceptance": float((n_acc > 0).double().mean()),
+            "acceptance_formula": float(torch.minimum(p, q).sum())}
+
+
+def boss_battle(*, n: int = 1_000_000, seed: int = 0) -> pd.DataFrame:
+    """The lecture's QuantSpec boss battle (logits ~ N(0, 2), INT4 noise ~ N(0, 0.1), read as variances):
+    the lecture's numbers beside closed forms and Monte-Carlo.
+
+    Two classes: the top-1 flips when sign(dz) != sign(dz + de), dz ~ N(0, 4), de ~ N(0, 0.2); averaging over dz
+    gives arctan(sigma_e / sigma_z) / pi (the lecture fixed |dz| at one sigma: Q(4.47)). The acceptances
+    E[sum min(p, q)] and greedy agreements come from :func:`lecture_lib.speculative.simulate_noisy_draft` for
+    2 classes and for the tiny LM's 105-character vocabulary."""
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(seed)
+    dz = rng.normal(0.0, 2.0, n)
+    de = rng.normal(0.0, math.sqrt(0.2), n)
+    flip = float(np.mean(np.sign(dz) != np.sign(dz + de)))
+    two = speculative.simulate_noisy_draft(2, n=50_000, seed=seed)
+    voc = speculative.simulate_noisy_draft(tinylm.VOCAB_SIZE, n=20_000, seed=seed)
+    nan = float("nan")
+    return pd.DataFrame([
+        {"quantity": "P(top-1 flips), 2 classes", "lecture": 4e-6, "closed form": math.atan(math.sqrt(0.2) / 2) / math.pi,
+         "simulated": flip},
+        {"quantity": "Q(4.47): |dz| fixed at 1 sigma", "lecture": 4e-6, "closed form": float(sps.norm.sf(4.47)),
+         "simulated": nan},
+        {"quantity": "greedy agreement, 2 classes", "lecture": 0.999996, "closed form": 1 - math.atan(math.sqrt(0.2) / 2) / math.pi,
+         "simulated": two["greedy_agreement"]},
+        {"quantity": "E[sum min(p, q)], 2 classes", "lecture": 0.999, "closed form": nan, "simulated": two["acceptance"]},
+        {"quantity": f"greedy agreement, {tinylm.VOCAB_SIZE} classes", "lecture": 0.999, "closed form": nan,
+         "simulated": voc["greedy_agreement"]},
+        {"quantity": f"E[sum min(p, q)], {tinylm.VOCAB_SIZE} classes", "lecture": 0.999, "closed form": nan,
+         "simulated": voc["acceptance"]},
+    ])
+
+
+def jensen_acceptance(var: float = 0.1, *, n: int = 400_000, seed: int = 0) -> dict[str, float]:
+    """E[min(1, e^eps)] for eps ~ N(0, var) (closed form and Monte-Carlo) vs the lecture's min(1, E[e^eps])."""
+    from scipy import stats as sps
+
+    s = math.sqrt(var)
+    # E[min(1, e^eps)] = P(eps > 0) + E[e^eps; eps < 0] = 1/2 + exp(s²/2) Phi(-s)
+    closed = 0.5 + math.exp(var / 2) * float(sps.norm.cdf(-s))
+    eps = np.random.default_rng(seed).normal(0.0, s, n)
+    return {"lecture": min(1.0, math.exp(0.1**2 / 2)), "min(1, E[e^eps])": min(1.0, math.exp(var / 2)),
+            "E[min(1, e^eps)] closed form": closed, "E[min(1, e^eps)] simulated": float(np.minimum(1, np.exp(eps)).mean())}
+
+
+# ============================================================================== distillation experiment
+class MemoTeacher(torch.nn.Module):
+    """A teacher that remembers its logits per input batch, so several students trained on the same batches
+    (same seed) share one teacher forward per step. Exact: the stored logits are the teacher's float32 output."""
+
+    def __init__(self, teacher: torch.nn.Module) -> None:
+        super().__init__()
+        self.teacher = teacher
+        self.config = teacher.config
+        self.name = getattr(teacher, "name", "teacher")
+        self._memo: dict[bytes, torch.Tensor] = {}
+        self.calls = 0
+
+    def forward(self, idx: torch.Tensor, cache=None) -> torch.Tensor:  # noqa: D401 - model protocol
+        key = idx.numpy().tobytes() + str(tuple(idx.shape)).encode()
+        if key not in self._memo:
+            self.calls += 1
+            with torch.no_grad():
+                self._memo[key] = self.teacher(idx)
+        return self._memo[key]
+
+
+def run_distillation(config: dict[str, Any] | None = None, *, out_dir: Path | None = None, progress=None) -> dict[str, Any]:
+    """Train the scratch and distilled students with one budget, evaluate, ship checkpoints and the JSON."""
+    cfg = dict(DISTILL_CONFIG if config is None else config)
+    out_dir = DATA_DIR if out_dir is None else Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    teacher = tinylm.load("teacher")
+    student_cfg = tinylm.load("student").config
+    memo = MemoTeacher(teacher)
+    common = {"steps": cfg["steps"], "batch_size": cfg["batch_size"], "lr": cfg["lr"], "seed": cfg["seed"],
+              "log_every": 10, "progress": progress}
+    t0 = time.perf_counter()
+    scratch, scratch_log = distill.train_student(None, student_cfg, alpha=0.0, **common)
+    runs = [{"kind": "scratch", "T": None, "alpha": 0.0, "model": scratch, "log": scratch_log}]
+    for T in cfg["temperatures"]:
+        model, log = distill.train_student(memo, student_cfg, T=float(T), alpha=cfg["alpha"], **common)
+        runs.append({"kind": "distilled", "T": float(T), "alpha": cfg["alpha"], "model": model, "log": log})
+    for extra in cfg.get("extra", []):  # other (T, alpha) points on the same batches
+        model, log = distill.train_student(memo, student_cfg, T=float(extra["T"]), alpha=float(extra["alpha"]), **common)
+        runs.append({"kind": "distilled", "T": float(extra["T"]), "alpha": float(extra["alpha"]), "model": model, "log": log})
+    train_seconds = time.perf_counter() - t0
+    for r in runs:
+        r["val_ppl"] = tinylm.perplexity(r["model"])
+    best = min((r for r in runs if r["kind"] == "distilled"), key=lambda r: r["val_ppl"])
+    tinylm.save_checkpoint(scratch, out_dir / STUDENT_PATHS["scratch"].name)
+    tinylm.save_checkpoint(best["model"], out_dir / STUDENT_PATHS["distilled"].name)
+    result = {
+        "command": "python -m lecture_lib.experiments.partB --distill",
+        "config": {**{k: v for k, v in cfg.items()}, "student": json.loads(student_cfg.to_json()),
+                   "num_params": tinylm.num_params(scratch), "tokens_seen": cfg["steps"] * cfg["batch_size"] * student_cfg.block_size},
+        "teacher_val_ppl": tinylm.perplexity(teacher),
+        "shipped_student_val_ppl": tinylm.perplexity(tinylm.load("student")),
+        "shipped_student_steps": 2000,
+        "runs": [{"kind": r["kind"], "T": r["T"], "alpha": r["alpha"], "val_ppl": r["val_ppl"],
+                  "final_train_ce": r["log"].hard[-1], "log": r["log"].as_records()} for r in runs],
+        "checkpoints": {"scratch": {"file": STUDENT_PATHS["scratch"].name, "val_ppl": scratch_lookup(runs)},
+                        "distilled": {"file": STUDENT_PATHS["distilled"].name, "T": best["T"], "alpha": best["alpha"],
+                                      "val_ppl": best["val_ppl"]}},
+        "teacher_forward_passes": memo.calls,
+        "machine": {"train_wall_seconds": round(train_seconds, 1), "torch": torch.__version__,
+                    "python": platform.python_version(), "threads": torch.get_num_threads()},
+    }
+    (out_dir / DISTILL_PATH.name).write_text(json.dumps(_clean(result), indent=1) + "\n")
+    return result
+
+
+def scratch_lookup(runs: list[dict[str, Any]]) -> float:
+    return next(r["val_ppl"] for r in runs if r["kind"] == "scratch")
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, float):
+        return None if math.isnan(x) else x
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x
+
+
+def load_distill_results(path: Path | str = DISTILL_PATH) -> dict[str, Any]:
+    """The recorded distillation experiment (``--distill``)."""
+    return json.loads(Path(path).read_text())
+
+
+def load_trained_student(kind: str) -> torch.nn.Module:
+    """A shipped student of the experiment: ``"scratch"`` or ``"distilled"`` (eval mode)."""
+    if kind not in STUDENT_PATHS:
+        raise ValueError(f"kind must be one of {sorted(STUDENT_PATHS)}; got {kind!r}")
+    return tinylm.load_checkpoint(STUDENT_PATHS[kind], name=f"student-{kind}")
+
+
+def reevaluate_students() -> dict[str, float]:
+    """Validation perplexity of the two shipped experiment checkpoints, computed now."""
+    return {kind: tinylm.perplexity(load_trained_student(kind)) for kind in STUDENT_PATHS}
+
+
+def distill_table(results: dict[str, Any]) -> pd.DataFrame:
+    """One row per trained student: kind, T, alpha, validation perplexity, and the gap to the scratch baseline."""
+    base = next(r["val_ppl"] for r in results["runs"] if r["kind"] == "scratch")
+    rows = [{"student": r["kind"], "T": r["T"] if r["T"] is not None else "-", "alpha": r["alpha"],
+             "val perplexity": round(r["val_ppl"], 3), "vs scratch": f"{100 * (r['val_ppl'] / base - 1):+.1f} %"}
+            for r in results["runs"]]
+    return pd.DataFrame(rows)
+
+
+# ============================================================================== speculative decoding
+def spec_prompts(n: int = 2, chars: int = 48) -> list[str]:
+    """``n`` prompts of ``chars`` characters from evenly spaced places of the validation text."""
+    val = tinylm.validation_text()
+    step = len(val) // (n + 1)
+    return [val[(i + 1) * step:(i + 1) * step + chars] for i in range(n)]
+
+
+def _make_draft(name: str, teacher: torch.nn.Module, student: torch.nn.Module | None = None):
+    if name == "student":
+        return tinylm.load("student") if student is None else student
+    if name == "int4-self":
+        return speculative.quantspec_draft(teacher, weight_bits=4, group_size=32, kv_format="int4")
+    raise ValueError(f"draft must be 'student' or 'int4-self'; got {name!r}")
+
+
+def speculative_records(teacher, drafts: dict[str, Any], *, ks: Sequence[int], temperatures: Sequence[float],
+                        prompts: Sequence[str], new_tokens: int, timed: bool = False) -> list[dict[str, Any]]:
+    """Decode every prompt plainly and speculatively for each (draft, k, temperature); one record each.
+
+    Deterministic fields: acceptance_rate (accepted / proposed over all prompts, the library's statistic),
+    alpha (per examined token, :func:`alpha_from_histogram`), tokens_per_target_call (all steps), tokens_per_full_step
+    (steps with the full k drafts, the quantity the formula describes), formula_tokens = (1 - alpha^(k+1)) / (1 - alpha),
+    accepted_histogram (summed over prompts), same_as_plain (text equality at T = 0).
+    With ``timed=True`` also ``plain_seconds`` and ``spec_seconds`` (plain and speculative runs alternate);
+    without it, plain decoding runs only at T = 0 (for the equality check).
+    """
+    rows = []
+    for T in temperatures:
+        for dname, d in drafts.items():
+            for k in ks:
+                plain_s = spec_s = 0.0
+                stats, same = [], True
+                for i, p in enumerate(prompts):
+                    t0 = time.perf_counter()
+                    # the plain run is needed for the timing and for the T = 0 equality check only
+                    ref = tinylm.generate(teacher, p, new_tokens, temperature=T, seed=i) if (timed or T == 0) else None
+                    t1 = time.perf_counter()
+                    text, st = speculative.speculative_generate(teacher, d, p, new_tokens, k=k, temperature=T, seed=i)
+                    t2 = time.perf_counter()
+                    plain_s += t1 - t0
+                    spec_s += t2 - t1
+                    stats.append(st)
+                    same = same and text == ref
+                prop = sum(s["proposed"] for s in stats)
+                acc = sum(s["accepted"] for s in stats) / prop if prop else float("nan")
+                calls = sum(s["target_calls"] for s in stats)
+                hist = np.sum([s["accepted_histogram"] for s in stats], axis=0)
+                alpha = alpha_from_histogram(hist)
+                rec = {"draft": dname, "T": float(T), "k": int(k), "acceptance_rate": acc, "alpha": alpha,
+                       "tokens_per_target_call": new_tokens * len(prompts) / calls,
+                       "tokens_per_full_step": float(np.dot(np.arange(1, k + 2), hist) / hist.sum()),
+                       "formula_tokens": speculative.expected_tokens_per_step(alpha, k),
+                       "accepted_histogram": hist.astype(int).tolist(),
+                       "same_as_plain": bool(same) if T == 0 else None}
+                if timed:
+                    rec.update({"plain_seconds": plain_s, "spec_seconds": spec_s})
+                rows.append(rec)
+    return rows
+
+
+def alpha_from_histogram(hist) -> float:
+    """Per-token acceptance alpha of the i.i.d. model, estimated from the accepted-prefix histogram of full-length
+    steps (hist[j] = steps that accepted j of k draft tokens): the maximum-likelihood estimate
+    alpha = (tokens accepted) / (tokens accepted + rejections), since a step that stops at j < k saw j acceptances
+    and one rejection, and a step with j = k saw k acceptances. (``stats["acceptance_rate"]`` = accepted / proposed
+    is a different number: it also counts the drafted tokens after a rejection, which were never examined.)"""
+    hist = np.asarray(hist, dtype=float)
+    k = hist.size - 1
+    accepted = float(np.dot(np.arange(k + 1), hist))
+    rejections = float(hist[:k].sum())
+    return accepted / (accepted + rejections) if accepted + rejections > 0 else float("nan")
+
+
+def draft_cost(model, target, *, context: int = 64, steps: int = 40, repeats: int = 5) -> float:
+    """Measured c: median time of one cached 1-token forward of ``model`` over the same for ``target``."""
+    def one(m) -> float:
+        times = []
+        with torch.no_grad():
+            for _ in range(repeats):
+                cache = m.new_cache(1)
+                m(torch.zeros((1, context), dtype=torch.long), cache=cache)
+                t0 = time.perf_counter()
+                for _ in range(steps):
+                    m(torch.zeros((1, 1), dtype=torch.long), cache=cache)
+                    cache.truncate(context)
+                times.append((time.perf_counter() - t0) / steps)
+        return statistics.median(times)
+
+    return one(model) / one(target)
+
+
+def run_speculative(config: dict[str, Any] | None = None, *, out_path: Path | None = None) -> dict[str, Any]:
+    """The recorded speculative-decoding grid (``--speculative``), written to ``partB_speculative.json``."""
+    cfg = dict(SPEC_CONFIG if config is None else config)
+    teacher = tinylm.load("teacher")
+    drafts = {name: _make_draft(name, teacher) for name in cfg["drafts"]}
+    prompts = spec_prompts(cfg["n_prompts"], cfg["prompt_chars"])
+    costs = {name: draft_cost(d, teacher) for name, d in drafts.items()}
+    rows = speculative_records(teacher, drafts, ks=cfg["ks"], temperatures=cfg["temperatures"], prompts=prompts,
+                               new_tokens=cfg["new_tokens"], timed=True)
+    for r in rows:
+        r["speedup"] = r["plain_seconds"] / r["spec_seconds"]
+        r["draft_cost_c"] = costs[r["draft"]]
+        r["predicted_speedup"] = speculative.expected_speedup(r["alpha"], r["k"], costs[r["draft"]])
+    result = {"command": "python -m lecture_lib.experiments.partB --speculative", "config": cfg, "prompts": prompts,
+              "draft_cost_c": costs, "records": rows,
+              "machine": {"torch": torch.__version__, "python": platform.python_version(),
+                          "threads": torch.get_num_threads(), "processor": platform.machine()}}
+    path = SPEC_PATH if out_path is None else Path(out_path)
+    path.write_text(json.dumps(_clean(result), indent=1) + "\n")
+    return result
+
+
+def load_spec_results(path: Path | str = SPEC_PATH) -> dict[str, Any]:
+    """The recorded speculative-decoding grid (``--speculative``)."""
+    return json.loads(Path(path).read_text())
+
+
+def spec_stats_table(records: Sequence[dict[str, Any]], *, timings: bool = False) -> pd.DataFrame:
+    """Records as a rounded DataFrame (timing columns only with ``timings=True``)."""
+    df = pd.DataFrame(list(records))
+    cols = ["draft", "T", "k", "acceptance_rate", "alpha", "tokens_per_target_call", "tokens_per_full_step", "formula_tokens"]
+    if timings:
+        cols += ["speedup", "predicted_speedup"]
+    out = df[cols].copy()
+    for c in cols[3:]:
+        out[c] = out[c].astype(float).round(3 if c in ("acceptance_rate", "alpha") else 2)
+    return out
+
+
+def acceptance_vs_temperature(target, drafts: dict[str, Any], temperatures: Sequence[float], *, n_windows: int = 4,
+                              window: int = 128, seed: int = 0) -> pd.DataFrame:
+    """Per-position acceptance of each draft against the target, averaged over ``n_windows`` windows of the
+    validation text: alpha(T) = E[sum_x min(p_T(x), q_T(x))] with both softmaxes at temperature T, and the greedy
+    agreement P(argmax p = argmax q) (the acceptance at T = 0). One cached forward per model and window, so a
+    draft with a quantized KV cache (``QuantSpecDraft``) reads its keys and values back from that cache."""
+    val = torch.tensor(tinylm.encode(tinylm.validation_text()), dtype=torch.long)
+    starts = np.random.default_rng(seed).integers(0, val.numel() - window, n_windows)
+    idx = torch.stack([val[s:s + window] for s in starts])
+
+    def logits(m) -> torch.Tensor:
+        with torch.no_grad():
+            return torch.cat([m(idx[i:i + 1], cache=m.new_cache(1))[0] for i in range(n_windows)]).double()
+
+    zp = logits(target)
+    rows = []
+    for name, d in drafts.items():
+        zq = logits(d)
+        row = {"draft": name, "greedy agreement (T=0)": float((zp.argmax(-1) == zq.argmax(-1)).double().mean())}
+        for T in temperatures:
+            row[f"alpha at T={T:g}"] = float(torch.minimum(torch.softmax(zp / T, -1), torch.softmax(zq / T, -1)).sum(-1).mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def acceptance_histogram(stats: dict[str, Any]) -> pd.DataFrame:
+    """Steps that accepted j = 0..k draft tokens (full-length steps only) vs the i.i.d. model's truncated
+    geometric law with the measured alpha: P(j) = alpha^j (1 - alpha) for j < k, alpha^k for j = k."""
+    hist = np.asarray(stats["accepted_histogram"], dtype=float)
+    k = len(hist) - 1
+    n = hist.sum()
+    a = min(1.0, float(np.dot(np.arange(k + 1), hist) / (n * k))) if n else float("nan")
+    model = np.array([a**j * (1 - a) for j in range(k)] + [a**k]) * n
+    return pd.DataFrame({"accepted draft tokens": np.arange(k + 1), "steps (measured)": hist.astype(int),
+                         "steps (i.i.d. model)": model.round(1)})
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Record Part B's experiments (distillation, speculative decoding).")
+    ap.add_argument("--distill", action="store_true", help="train scratch and distilled students; ship checkpoints")
+    ap.add_argument("--speculative", action="store_true", help="record the speculative decoding grid")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    if not (args.distill or args.speculative):
+        ap.error("choose --distill and/or --speculative")
+    torch.set_num_threads(args.threads)
+    if args.distill:
+        res = run_distillation()
+        for r in res["runs"]:
+            print(f"{r['kind']:<10} T={r['T']!s:<5} alpha={r['alpha']:<4} val ppl {r['val_ppl']:.4f}")
+        print(f"teacher {res['teacher_val_ppl']:.4f}; {res['machine']['train_wall_seconds']} s")
+    if args.speculative:
+        res = run_speculative()
+        for r in res["records"]:
+            print(f"{r['draft']:<10} T={r['T']:.1f} k={r['k']} a={r['alpha']:.3f} "
+                  f"tok/step={r['tokens_per_full_step']:.2f} (formula {r['formula_tokens']:.2f}) "
+                  f"speedup {r['speedup']:.2f}x (pred {r['predicted_speedup']:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
