@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -356,7 +357,7 @@ class NotebookPage:
         """Error outputs rendered in the page (stderr with a traceback, or an error output)."""
         texts = self.page.locator(
             '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
-        found = [t[:300] for t in texts if "Traceback" in t or "Error" in t]
+        found = [t[:300] for t in texts if re.search(r"Traceback|\w+Error\b", t)]
         # A widget whose view failed to render shows this text instead of the widget.
         broken = self.page.get_by_text("Error displaying widget").all_inner_texts()
         return found + [f"widget: {t[:200]}" for t in broken]
@@ -414,8 +415,9 @@ class NotebookPage:
         state = before
         while time.monotonic() < deadline:
             state = self.result_state(slider)
-            if state["errors"]:
-                raise self.fail(f"moving slider {label!r}", f"the widget printed an error: {state['errors'][0][:500]}")
+            errors = [e for e in state["errors"] if re.search(r"Traceback|\w+Error\b", e)]
+            if errors:
+                raise self.fail(f"moving slider {label!r}", f"the widget printed an error: {errors[0][:500]}")
             changed = all(state[keys[k]] != before[keys[k]] and state[keys[k]] for k in expect)
             if changed and state["readout"] != before["readout"]:
                 return self.wait_for_result(slider, label, timeout_s)
