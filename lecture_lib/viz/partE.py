@@ -104,7 +104,7 @@ def loss_scale_widget(grads: Any, *, fmt: str = "fp16"):
 def plot_checkpoint(table: pd.DataFrame, selected: int | None = None, ratios: pd.DataFrame | None = None) -> plt.Figure:
     """Left: activation memory (kept between passes + the recomputed segment) per segment count, measured, with
     the memory model. Right: step time ratio, analytic (4/3) and, if given, measured."""
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     k = table["segments"].to_numpy()
     mib = 2.0**20
     _ = ax.bar(k, table["forward_saved_bytes"] / mib, color="#1e88e5", label="kept for backward")
@@ -127,7 +127,6 @@ def plot_checkpoint(table: pd.DataFrame, selected: int | None = None, ratios: pd
     bx.set_ylabel("step time / no checkpointing")
     bx.set_title("time: one extra forward")
     bx.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -154,7 +153,7 @@ def checkpoint_widget(table: pd.DataFrame, ratios: pd.DataFrame | None = None):
 
 def plot_training(runs: pd.DataFrame, *, loss_weight: float | None = None) -> plt.Figure:
     """Loss curves per config (left) and the dynamic loss scale over the steps of scaled configs (right)."""
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     styles = {"fp32": ("black", "-"), "fp16, no loss scaling": ("#e53935", "-"),
               "fp16 + dynamic loss scaling": ("#1e88e5", "--"), "bf16, no loss scaling": ("#43a047", ":")}
     for label, g in runs.groupby("config", sort=False):
@@ -173,7 +172,6 @@ def plot_training(runs: pd.DataFrame, *, loss_weight: float | None = None) -> pl
     bx.set_ylabel("loss scale s (log2 axis)")
     bx.set_title("dynamic loss scale")
     bx.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -182,7 +180,7 @@ def plot_decode_calibration(calib: dict[str, Any]) -> plt.Figure:
     bs = np.asarray(calib["batch_sizes"], dtype=float)
     t = np.asarray(calib["seconds"])
     a, b = calib["a"], calib["b"]
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
     _ = ax.plot(bs, t * 1e3, "o", label="measured (recorded)")
     xs = np.linspace(1, bs.max(), 100)
     _ = ax.plot(xs, (a + b * xs) * 1e3, "-", label=f"fit: {a * 1e3:.2f} ms + {b * 1e6:.0f} µs × B")
@@ -198,7 +196,6 @@ def plot_decode_calibration(calib: dict[str, Any]) -> plt.Figure:
     bx.set_ylabel("tokens per second")
     bx.set_title("throughput of a full batch")
     bx.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -234,7 +231,7 @@ def batching_widget(a: float, b: float, curves: pd.DataFrame):
     from IPython.display import display
 
     bs = w.IntSlider(value=16, min=1, max=64, step=1, description="max batch")
-    lam = w.FloatSlider(value=30.0, min=2.0, max=100.0, step=2.0, description="arrivals/s")
+    lam = w.FloatSlider(value=100.0, min=5.0, max=300.0, step=5.0, description="arrivals/s")
     policy = w.ToggleButtons(options=list(POLICY_COLORS), value="continuous", description="policy")
 
     def show(max_batch_size, arrival_rate, policy):
