@@ -11,24 +11,14 @@ script checks that both give identical codes before timing. Prints medians side 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
 from lecture_lib.fp8 import decode, encode
 
+from _timing import median_time  # benchmarks/_timing.py
+
 DTYPES = {"e4m3": torch.float8_e4m3fn, "e5m2": torch.float8_e5m2}
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:

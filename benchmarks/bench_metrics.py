@@ -15,23 +15,12 @@ Prints medians side by side and the ratio ours / peer (< 1 means ours is faster)
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
 
 from lecture_lib.metrics import DEFAULT_BUCKETS, Histogram, exact_quantile, exponential_buckets, histogram_quantile
 
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from _timing import median_time  # benchmarks/_timing.py
 
 
 def row(label: str, ours: float, peer: float | None, peer_name: str) -> None:

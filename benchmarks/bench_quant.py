@@ -12,23 +12,13 @@ handful of near-ties), then prints the median time of each phase side by side an
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import warnings
 
 import torch
 
 from lecture_lib.quant import dequantize, quantize
 
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from _timing import median_time  # benchmarks/_timing.py
 
 
 def peer_quantize(w: torch.Tensor) -> torch.Tensor:

@@ -9,6 +9,7 @@ Run:  .venv/bin/python benchmarks/bench_serving.py        (SimPy: pip install -e
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
@@ -92,4 +93,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     sys.exit(main())

@@ -1,0 +1,20 @@
+"""Shared timing helper for the benchmark scripts (run them as ``python benchmarks/bench_<name>.py``)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def median_time(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time in seconds of ``repeats`` calls of ``fn`` after one warm-up call."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1; got {repeats}")
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
