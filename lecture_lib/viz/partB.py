@@ -40,7 +40,7 @@ def plot_temperature_view(view: dict[str, Any]) -> plt.Figure:
     x = np.arange(len(view["ids"]))
     _ = ax.bar(x - 0.2, view["p_teacher"], width=0.4, color="#6a1b9a", label="teacher p_T(T)")
     _ = ax.bar(x + 0.2, view["p_student"], width=0.4, color="#f9a825", label="student p_S(T)")
-    ax.set_xticks(x, [repr(_label(i))[1:-1] for i in view["ids"]])
+    ax.set_xticks(x, [_label(i) for i in view["ids"]])
     ax.set_ylim(0, 1)
     ax.set_xlabel("next character (teacher's top choices)")
     ax.set_ylabel("probability")
@@ -55,7 +55,7 @@ def plot_temperature_view(view: dict[str, Any]) -> plt.Figure:
     ax2.set_title("KL and soft-gradient size")
     for i, v in enumerate(vals):
         _ = ax2.text(max(v, 1.2e-6), i, f" {v:.3g}", va="center", fontsize=8)
-    fig.tight_layout()
+
     return fig
 
 
@@ -102,7 +102,7 @@ def plot_acceptance_view(view: dict[str, Any], *, k_max: int = 12, n_steps: int 
     ax2.set_ylabel("speedup over plain decoding (×)")
     ax2.set_title("expected wall-clock speedup")
     ax2.legend(fontsize=7)
-    fig.tight_layout()
+
     return fig
 
 
@@ -151,7 +151,8 @@ def plot_distill_curves(results: dict[str, Any]) -> plt.Figure:
 
 
 def plot_spec_grid(records: Sequence[dict[str, Any]], *, timings: bool = True) -> plt.Figure:
-    """Per temperature: tokens per target call (measured vs formula) and, with timings, the measured speedup."""
+    """Per temperature: tokens per full-length step (measured vs the formula at the measured alpha) and, with
+    timings, the measured wall-clock speedup vs the predicted S(alpha, k, c)."""
     df = pd.DataFrame(list(records))
     temps = sorted(df["T"].unique())
     nrows = 2 if timings else 1
@@ -159,12 +160,13 @@ def plot_spec_grid(records: Sequence[dict[str, Any]], *, timings: bool = True) -
     for j, T in enumerate(temps):
         ax = axes[0][j]
         for d, g in df[df["T"] == T].groupby("draft", sort=False):
-            _ = ax.plot(g["k"], g["tokens_per_target_call"], "o-", color=DRAFT_COLORS.get(d), label=f"{d} measured")
+            col = "tokens_per_full_step" if "tokens_per_full_step" in g else "tokens_per_target_call"
+            _ = ax.plot(g["k"], g[col], "o-", color=DRAFT_COLORS.get(d), label=f"{d} measured")
             _ = ax.plot(g["k"], g["formula_tokens"], "--", color=DRAFT_COLORS.get(d), alpha=0.6, label=f"{d} formula")
         ax.set_title(f"T = {T:g}")
         ax.set_xlabel("draft length k")
         if j == 0:
-            ax.set_ylabel("tokens per target call")
+            ax.set_ylabel("tokens per target call\n(full-length steps)")
         ax.legend(fontsize=7)
         if timings:
             ax = axes[1][j]
@@ -178,5 +180,5 @@ def plot_spec_grid(records: Sequence[dict[str, Any]], *, timings: bool = True) -
                 ax.set_ylabel("wall-clock speedup (×)")
             ax.legend(fontsize=7)
     fig.suptitle("speculative decoding of the tiny LM's teacher (recorded run)")
-    fig.tight_layout()
+
     return fig
