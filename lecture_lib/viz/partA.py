@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lecture_lib.experiments import partA as E
+from lecture_lib.viz import figures
 
 __all__ = [
     "plot_weight_view",
@@ -44,11 +45,14 @@ def weight_summary(view: dict[str, Any]) -> str:
     ])
 
 
-def plot_weight_view(view: dict[str, Any], *, title: str = "weight") -> plt.Figure:
-    """Histogram of the slice that shares one scale, with the grid's representable values as vertical lines."""
+def plot_weight_view(view: dict[str, Any], *, title: str = "weight", pyplot: bool = True) -> plt.Figure:
+    """Histogram of the slice that shares one scale, with the grid's representable values as vertical lines.
+
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
+    """
     values = np.asarray(view["values"], dtype=np.float64)
     levels = np.asarray(view["levels"], dtype=np.float64)
-    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    fig, ax = figures.subplots(figsize=(7.0, 3.6), pyplot=pyplot)
     span = max(float(np.abs(values).max()), float(np.abs(levels).max()), 1e-12)
     bins = np.linspace(-span * 1.05, span * 1.05, 121)
     _ = ax.hist(values, bins=bins, color="tab:blue", alpha=0.7, label=f"weights sharing one scale ({values.size})")
@@ -75,8 +79,7 @@ def weight_widget(weight: Any, *, title: str = "weight") -> Any:
     def show(bits: int, scheme: str, granularity: str) -> None:
         view = E.weight_view(weight, bits, symmetric=scheme == "symmetric", granularity=granularity)
         print(weight_summary(view))
-        plot_weight_view(view, title=title)
-        plt.show()
+        figures.show(plot_weight_view(view, title=title, pyplot=False))
 
     out = widgets.interactive_output(show, {"bits": bits, "scheme": scheme, "granularity": gran})
     ui = widgets.VBox([widgets.HBox([bits, scheme]), gran, out])
@@ -99,10 +102,13 @@ def fp8_summary(view: dict[str, Any]) -> str:
     ])
 
 
-def plot_fp8_view(view: dict[str, Any]) -> plt.Figure:
-    """Left: every positive value of the format on a log axis. Right: relative rounding error vs magnitude."""
+def plot_fp8_view(view: dict[str, Any], *, pyplot: bool = True) -> plt.Figure:
+    """Left: every positive value of the format on a log axis. Right: relative rounding error vs magnitude.
+
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
+    """
     info = view["info"]
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10.0, 3.6))
+    fig, (ax0, ax1) = figures.subplots(ncols=2, figsize=(10.0, 3.6), pyplot=pyplot)
     pos = view["positive_values"]
     _ = ax0.eventplot([pos], orientation="horizontal", colors="tab:blue", lineoffsets=0.5, linelengths=0.8)
     _ = ax0.axvline(info["min_normal"], color="tab:green", ls="--", label=f"smallest normal {info['min_normal']:g}")
@@ -141,8 +147,7 @@ def fp8_widget() -> Any:
     def show(fmt: str, saturate: bool, x: float) -> None:
         view = {**static[fmt], **E.fp8_probe(fmt, float(x), saturate=saturate)}
         print(fp8_summary(view))
-        plot_fp8_view(view)
-        plt.show()
+        figures.show(plot_fp8_view(view, pyplot=False))
 
     out = widgets.interactive_output(show, {"fmt": fmt, "saturate": sat, "x": x})
     ui = widgets.VBox([widgets.HBox([fmt, sat]), x, out])

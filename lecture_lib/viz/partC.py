@@ -18,6 +18,7 @@ import pandas as pd
 
 from lecture_lib import slo
 from lecture_lib.experiments import partC as ex
+from lecture_lib.viz import figures
 
 __all__ = [
     "SLO_CHOICES",
@@ -53,14 +54,17 @@ def format_slo_summary(summary: dict[str, Any], slo_target: float, error_rate: f
             f"  alerts that fire  : {firing}")
 
 
-def plot_budget(slo_target: float, error_rate: float) -> plt.Figure:
-    """Budget left (%) over time at a constant error rate, with the moment each multiwindow alert fires."""
+def plot_budget(slo_target: float, error_rate: float, *, pyplot: bool = True) -> plt.Figure:
+    """Budget left (%) over time at a constant error rate, with the moment each multiwindow alert fires.
+
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
+    """
     s = ex.slo_summary(slo_target, error_rate)
     tte = s["exhaustion_hours"]
     horizon = 720.0 if math.isinf(tte) else min(720.0, 1.15 * tte)
     t = np.linspace(0, horizon, 200)
     left = np.clip(100 * (1 - s["burn_rate"] * t / 720.0), 0, 100)
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    fig, ax = figures.subplots(figsize=(6.4, 3.4), pyplot=pyplot)
     _ = ax.plot(t, left, color="black", label=f"budget left (burn rate {s['burn_rate']:.3g})")
     for name, row in s["alerts"].iterrows():
         d = row["detection (min)"] / 60
@@ -88,17 +92,19 @@ def slo_widget() -> Any:
         s = ex.slo_summary(slo_target, error_rate)
         print(format_slo_summary(s, slo_target, error_rate))
         display(s["alerts"].round(3))
-        _ = plot_budget(slo_target, error_rate)
-        plt.show()
+        figures.show(plot_budget(slo_target, error_rate, pyplot=False))
 
     out = w.interactive_output(show, {"slo_target": target, "error_rate": rate})
     return w.VBox([w.HBox([target, rate]), out])
 
 
 # --------------------------------------------------------------------------------------- find a bug
-def plot_find_bug(summary: dict[str, Any], n: int, p: float, delta: float) -> plt.Figure:
-    """``P(find)`` against the number of cases, with ``n`` and the cases needed marked."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+def plot_find_bug(summary: dict[str, Any], n: int, p: float, delta: float, *, pyplot: bool = True) -> plt.Figure:
+    """``P(find)`` against the number of cases, with ``n`` and the cases needed marked.
+
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
+    """
+    fig, ax = figures.subplots(figsize=(6.4, 3.4), pyplot=pyplot)
     _ = ax.plot(summary["n"], 100 * summary["curve"], color="#1e88e5", label=f"1 - (1 - p)^n, p = {p:g}")
     _ = ax.axhline(100 * (1 - delta), color="gray", ls=":", label=f"target {100 * (1 - delta):g} %")
     need = summary["cases_needed"]
@@ -126,17 +132,19 @@ def find_bug_widget() -> Any:
         s = ex.find_bug_summary(n, p, delta)
         print(f"P(find) with {n} cases = {100 * s['p_find']:.4g} %; confidence {100 * (1 - delta):g} % needs "
               f"{s['cases_needed']} cases (approximation ln(1/δ)/p = {s['approx_needed']:.1f})")
-        _ = plot_find_bug(s, n, p, delta)
-        plt.show()
+        figures.show(plot_find_bug(s, n, p, delta, pyplot=False))
 
     out = w.interactive_output(show, {"n": n, "p": p, "delta": delta})
     return w.VBox([w.HBox([n, p, delta]), out])
 
 
 # ----------------------------------------------------------------------------------------- buckets
-def plot_buckets(samples: np.ndarray, result: dict[str, Any], *, title: str = "") -> plt.Figure:
-    """Latency histogram (log x) with the bucket bounds, the exact p99 and the bucket estimate."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+def plot_buckets(samples: np.ndarray, result: dict[str, Any], *, title: str = "", pyplot: bool = True) -> plt.Figure:
+    """Latency histogram (log x) with the bucket bounds, the exact p99 and the bucket estimate.
+
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
+    """
+    fig, ax = figures.subplots(figsize=(6.4, 3.4), pyplot=pyplot)
     x = np.asarray(samples)
     edges = np.logspace(np.log10(x.min()), np.log10(x.max()), 80)
     _ = ax.hist(x, bins=edges, color="#90caf9", label="latencies")
@@ -165,8 +173,7 @@ def bucket_widget(samples: np.ndarray) -> Any:
         print(f"{kind}, {r['buckets']} buckets (with +Inf): estimate {1000 * r['estimate']:.2f} ms, exact "
               f"{1000 * r['exact']:.2f} ms, error {1000 * r['abs_error']:.2f} ms ({100 * r['rel_error']:.3g} %), "
               f"width of the bucket holding p99 {1000 * r['bucket_width']:.1f} ms")
-        _ = plot_buckets(samples, r)
-        plt.show()
+        figures.show(plot_buckets(samples, r, pyplot=False))
 
     out = w.interactive_output(show, {"kind": kind, "count": count})
     return w.VBox([w.HBox([kind, count]), out])
