@@ -27,8 +27,8 @@ from lecture_lib import tinylm
 from lecture_lib.speculative import expected_speedup, expected_tokens_per_step, quantspec_draft, speculative_generate
 
 
-def forward_cost(model, context: int = 64, steps: int = 60, repeats: int = 5) -> float:
-    """Median seconds of one cached 1-token forward at ~``context`` cached positions."""
+def forward_cost(model, context: int = 64, new: int = 1, steps: int = 40, repeats: int = 5) -> float:
+    """Best-of-``repeats`` seconds of one cached forward of ``new`` tokens after ``context`` cached positions."""
     times = []
     with torch.no_grad():
         for _ in range(repeats):
@@ -36,10 +36,10 @@ def forward_cost(model, context: int = 64, steps: int = 60, repeats: int = 5) ->
             model(torch.zeros((1, context), dtype=torch.long), cache=cache)
             t0 = time.perf_counter()
             for _ in range(steps):
-                model(torch.zeros((1, 1), dtype=torch.long), cache=cache)
+                model(torch.zeros((1, new), dtype=torch.long), cache=cache)
                 cache.truncate(context)
             times.append((time.perf_counter() - t0) / steps)
-    return statistics.median(times)
+    return min(times)
 
 
 def main() -> None:
@@ -72,14 +72,19 @@ def main() -> None:
     t_target = forward_cost(teacher)
     # a QuantSpecDraft's new_cache() uses its INT4 KV storage, so this times the draft as it is used
     costs = {name: forward_cost(d) / t_target for name, d in drafts.items()}
+    # a verify call scores k+1 positions at once: on a CPU it costs more than one 1-token call
+    verify_cost = {k: forward_cost(teacher, new=k + 1) / t_target for k in ks}
     n_params = {"teacher": tinylm.num_params(teacher), "student": tinylm.num_params(drafts.get("student", teacher))}
     print(f"teacher {n_params['teacher']:,} params; student {n_params['student']:,} params; threads={args.threads}")
     print(f"one cached 1-token forward: teacher {t_target * 1e3:.2f} ms; draft cost c = "
           + ", ".join(f"{n} {c:.2f}" for n, c in costs.items()))
-    print(f"{len(prompts)} prompts x {args.tokens} new characters; best of {args.repeats} repeats\n")
+    print("one verify call of k+1 tokens, in 1-token target calls: "
+          + ", ".join(f"k={k} {v:.2f}" for k, v in verify_cost.items()))
+    print(f"{len(prompts)} prompts x {args.tokens} new characters; best of {args.repeats} repeats")
+    print("pred. speedup: (1 - a^(k+1)) / ((1 - a)(k c + 1)); with verify cost: k c + v_k instead of k c + 1\n")
 
     header = (f"{'draft':<10}{'T':>4}{'k':>3}{'plain tok/s':>13}{'spec tok/s':>12}{'speedup':>9}"
-              f"{'alpha':>7}{'tok/call':>9}{'formula':>9}{'pred. speedup':>14}{'greedy==':>9}")
+              f"{'alpha':>7}{'tok/call':>9}{'formula':>9}{'pred. speedup':>14}{'w/ verify cost':>15}{'greedy==':>9}")
     for T in temps:
         print(header)
         for name, d in drafts.items():
@@ -104,7 +109,9 @@ def main() -> None:
                 spec_rate = n_tok / min(spec_t)
                 print(f"{name:<10}{T:>4.1f}{k:>3}{plain_rate:>13.0f}{spec_rate:>12.0f}{spec_rate / plain_rate:>8.2f}x"
                       f"{acc:>7.3f}{n_tok / calls:>9.2f}{expected_tokens_per_step(acc, k):>9.2f}"
-                      f"{expected_speedup(acc, k, costs[name]):>13.2f}x{('yes' if same else 'NO') if T == 0 else '-':>9}")
+                      f"{expected_speedup(acc, k, costs[name]):>13.2f}x"
+                      f"{expected_tokens_per_step(acc, k) / (k * costs[name] + verify_cost[k]):>14.2f}x"
+                      f"{('yes' if same else 'NO') if T == 0 else '-':>9}")
         print()
 
 
