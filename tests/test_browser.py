@@ -41,7 +41,10 @@ PART_NOTEBOOKS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "noteboo
 #: A new part notebook fails :func:`test_notebook_in_the_browser` until it has an entry here.
 MAIN_SLIDERS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "start": [("bits", ("text",))],  # the int-grid demo of the Widgets section
-    "A": [("bits", ("text", "image"))],  # Zone 1 weight widget: histogram, levels, error, bytes
+    "A": [
+        ("bits", ("text", "image")),  # Zone 1 weight widget: histogram, levels, error, bytes
+        ("x", ("text", "image")),  # Zone 1 FP8 widget: the probe value, its rounding error on the curve
+    ],
     "B": [
         ("T", ("image",)),  # distillation temperature: softened distributions, KL (the widget only plots)
         ("α", ("text", "image")),  # speculative decoding acceptance rate: tokens per step and speedup

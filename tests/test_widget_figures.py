@@ -103,3 +103,24 @@ def test_widget_updates_draw_outside_pyplot(name, monkeypatch):
         assert isinstance(fig, Figure) and fig.axes
         assert open_in_pyplot == [], f"{name}: pyplot held figures {open_in_pyplot} while the widget drew"
     assert plt.get_fignums() == []
+
+
+#: Parts whose widget builders draw with ``figures.subplots(pyplot=False)`` + ``figures.show``. A part joins
+#: the list once its ``*_widget`` functions no longer call ``plt.show()`` (and its widgets join ``_widgets``).
+CONVERTED_PARTS = ("A", "C")
+
+
+@pytest.mark.parametrize("part", CONVERTED_PARTS)
+def test_widget_builders_never_call_plt_show(part):
+    import importlib
+    import inspect
+
+    module = importlib.import_module(f"lecture_lib.viz.part{part}")
+    builders = [f for name, f in inspect.getmembers(module, inspect.isfunction)
+                if name.endswith("_widget") and f.__module__ == module.__name__]
+    assert builders, f"lecture_lib.viz.part{part} has no *_widget functions"
+    for f in builders:
+        src = inspect.getsource(f)
+        assert "plt.show(" not in src and "figures.show(" in src, (
+            f"part{part}.{f.__name__}: a widget must draw with figures.subplots(pyplot=False) and show with "
+            "figures.show(fig), never plt.show() (another kernel thread can show and close pyplot's figures)")
