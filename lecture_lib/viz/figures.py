@@ -4,11 +4,12 @@ A notebook cell draws with ``plt.subplots`` and ends with ``plt.show()``: pyplot
 process-wide list, and IPython's inline backend shows and closes *all* of them when a cell ends. That is fine
 while one thread runs the kernel's code. It is not inside a widget: JupyterLab (4.4 and later, setting
 "Kernel Comms over subshells", default "one subshell per comm target") sends widget messages to a kernel
-*subshell*, which ipykernel (7 and later) runs in its own thread, and a widget's first messages can still go to
-the main shell while the subshell starts. After every widget message the ``comm`` package fires IPython's
-``post_execute`` event, whose inline-backend hook shows and closes every pyplot figure; so a message handled in
-one thread rendered (and closed) the half-built figure of a slider update running in the other thread, and the
-slider showed a blank plot (seen on the first slider move in JupyterLab).
+*subshell*, which ipykernel (7 and later) runs in its own thread, while messages sent before that subshell
+exists go to the main shell. After every widget message the ``comm`` package fires IPython's ``post_execute``
+event, whose inline-backend hook shows and closes every pyplot figure. Seen on the first slider move of a
+widget that prints text before it plots: the slider's update ran on the main shell; the printed text reached
+the page, whose ``Output`` widget sent its new state back, handled meanwhile in the subshell thread; that
+message's hook rendered and closed the slider's half-built figure, and the plot came out blank.
 
 The cure is to keep widget figures out of that shared list: :func:`subplots` with ``pyplot=False`` returns a
 plain :class:`matplotlib.figure.Figure` (same rcParams, same drawing code) that no other thread can find, and
