@@ -77,7 +77,17 @@ def _bump(description):
 def _widgets():
     import torch
 
-    from lecture_lib.viz import partA, partC
+    from lecture_lib.experiments import partE as exE
+    from lecture_lib.viz import partA, partC, partD, partE
+
+    def e_loss_scale():
+        torch.manual_seed(0)
+        return partE.loss_scale_widget(exE.gradient_snapshot("student", batch_size=2, block_size=32))
+
+    def e_batching():
+        a, b = 0.0017, 0.0001
+        curves = exE.batching_curves(a, b, arrival_rates=(50, 100), batch_sizes=(1, 8), n_requests=60)
+        return partE.batching_widget(a, b, curves)
 
     lat = np.random.default_rng(0).lognormal(-3.0, 1.0, 2000)
     return {
@@ -87,10 +97,16 @@ def _widgets():
         "C slo": (partC.slo_widget, "error rate"),
         "C find bug": (partC.find_bug_widget, "cases n"),
         "C buckets": (lambda: partC.bucket_widget(lat), "buckets"),
+        "D policy": (lambda: partD.policy_widget(n_requests=300), "load ρ"),
+        "E loss scale": (e_loss_scale, "log2 s"),
+        "E checkpoint": (lambda: partE.checkpoint_widget(exE.checkpoint_memory("teacher", batch_size=2, block_size=32)),
+                         "segments k"),
+        "E batching": (e_batching, "max batch"),
     }
 
 
-WIDGET_NAMES = ["A weight", "A fp8", "C slo", "C find bug", "C buckets"]
+WIDGET_NAMES = ["A weight", "A fp8", "C slo", "C find bug", "C buckets", "D policy", "E loss scale", "E checkpoint",
+                "E batching"]
 
 
 @pytest.mark.parametrize("name", WIDGET_NAMES)
@@ -107,7 +123,7 @@ def test_widget_updates_draw_outside_pyplot(name, monkeypatch):
 
 #: Parts whose widget builders draw with ``figures.subplots(pyplot=False)`` + ``figures.show``. A part joins
 #: the list once its ``*_widget`` functions no longer call ``plt.show()`` (and its widgets join ``_widgets``).
-CONVERTED_PARTS = ("A", "C")
+CONVERTED_PARTS = ("A", "C", "D", "E")
 
 
 @pytest.mark.parametrize("part", CONVERTED_PARTS)

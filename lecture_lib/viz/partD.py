@@ -16,6 +16,7 @@ import pandas as pd
 
 from lecture_lib.experiments import partD as ex
 from lecture_lib.serving import SimResult
+from lecture_lib.viz import figures
 
 __all__ = [
     "COLORS",
@@ -40,12 +41,16 @@ COLORS = {
 }
 
 
-def plot_policy_view(results: dict[str, SimResult], selected: str, *, title: str = "") -> plt.Figure:
+def plot_policy_view(results: dict[str, SimResult], selected: str, *, title: str = "",
+                     pyplot: bool = True) -> plt.Figure:
     """Latency distribution per policy as a CDF (log x; ``selected`` drawn thick), each policy's p99 marked
-    with a dot and written in the legend. One axes and ~200 points per curve, so a widget redraw stays fast."""
+    with a dot and written in the legend. One axes and ~200 points per curve, so a widget redraw stays fast.
+
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
+    """
     if selected not in results:
         raise ValueError(f"selected must be one of {list(results)}; got {selected!r}")
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = figures.subplots(figsize=(8, 4), pyplot=pyplot)
     q = np.linspace(0.0, 100.0, 201)
     for name, r in results.items():
         x = np.percentile(r.latencies, q)
@@ -77,9 +82,8 @@ def policy_widget(n_requests: int = 3000):
 
     def show(load, tau, policy, failure):
         res = ex.compare_policies(load, tau=tau, failure=failure, n_requests=n_requests)
-        fig = plot_policy_view(res, policy, title=f"ρ = {load:.2f}, τ = {tau:.3g}, failure: {failure}")
-        plt.show()
-        return fig
+        figures.show(plot_policy_view(res, policy, title=f"ρ = {load:.2f}, τ = {tau:.3g}, failure: {failure}",
+                                      pyplot=False))
 
     out = w.interactive_output(show, {"load": load, "tau": tau, "policy": policy, "failure": failure})
     box = w.VBox([w.HBox([load, tau]), w.HBox([policy, failure]), out])

@@ -17,6 +17,7 @@ import pandas as pd
 
 from lecture_lib import mixed_precision as mp
 from lecture_lib.experiments import partE as ex
+from lecture_lib.viz import figures
 
 __all__ = [
     "plot_gradient_histogram",
@@ -58,10 +59,13 @@ def plot_gradient_histogram(grads: Any, *, scales: Sequence[float] = (1.0,), fmt
     return fig
 
 
-def plot_loss_scale(sweep: pd.DataFrame, current: float | None = None) -> plt.Figure:
+def plot_loss_scale(sweep: pd.DataFrame, current: float | None = None, *, pyplot: bool = True) -> plt.Figure:
     """Stacked shares (vanished / subnormal / normal / overflow) of the gradient values against log2 of the
-    loss scale; ``current`` is marked."""
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    loss scale; ``current`` is marked.
+
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
+    """
+    fig, ax = figures.subplots(figsize=(8, 3.6), pyplot=pyplot)
     x = sweep["log2_scale"].to_numpy()
     cols = ["vanished", "subnormal", "normal", "overflow"]
     _ = ax.stackplot(x, *[sweep[c].to_numpy() for c in cols], labels=cols, colors=[SHARE_COLORS[c] for c in cols],
@@ -92,8 +96,7 @@ def loss_scale_widget(grads: Any, *, fmt: str = "fp16"):
         r = ex.loss_scale_summary(grads, log2_scale, fmt_name)
         print(f"s = 2^{log2_scale}: vanished {r['vanished']:.2%}, subnormal {r['subnormal']:.2%}, "
               f"overflow {r['overflow']:.2%}" + ("  -> step skipped, scale halved" if r["step_skipped"] else ""))
-        plot_loss_scale(sweeps[fmt_name], log2_scale)
-        plt.show()
+        figures.show(plot_loss_scale(sweeps[fmt_name], log2_scale, pyplot=False))
 
     out = w.interactive_output(show, {"log2_scale": slider, "fmt_name": fmt_pick})
     box = w.VBox([w.HBox([slider, fmt_pick]), out])
@@ -101,10 +104,14 @@ def loss_scale_widget(grads: Any, *, fmt: str = "fp16"):
     return box
 
 
-def plot_checkpoint(table: pd.DataFrame, selected: int | None = None, ratios: pd.DataFrame | None = None) -> plt.Figure:
+def plot_checkpoint(table: pd.DataFrame, selected: int | None = None, ratios: pd.DataFrame | None = None, *,
+                    pyplot: bool = True) -> plt.Figure:
     """Left: activation memory (kept between passes + the recomputed segment) per segment count, measured, with
-    the memory model. Right: step time ratio, analytic (4/3) and, if given, measured."""
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    the memory model. Right: step time ratio, analytic (4/3) and, if given, measured.
+
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
+    """
+    fig, (ax, bx) = figures.subplots(ncols=2, figsize=(10, 3.8), layout="constrained", pyplot=pyplot)
     k = table["segments"].to_numpy()
     mib = 2.0**20
     _ = ax.bar(k, table["forward_saved_bytes"] / mib, color="#1e88e5", label="kept for backward")
@@ -142,8 +149,7 @@ def checkpoint_widget(table: pd.DataFrame, ratios: pd.DataFrame | None = None):
         r = ex.checkpoint_summary(table, k)
         print(f"k = {k}: kept {r['kept_MiB']:.1f} MiB + recompute {r['recompute_MiB']:.1f} MiB = peak "
               f"{r['peak_MiB']:.1f} MiB ({r['peak_fraction']:.0%} of no checkpointing); time x{r['analytic_time_ratio']:.2f}")
-        plot_checkpoint(table, k, ratios)
-        plt.show()
+        figures.show(plot_checkpoint(table, k, ratios, pyplot=False))
 
     out = w.interactive_output(show, {"k": slider})
     box = w.VBox([slider, out])
@@ -199,9 +205,12 @@ def plot_decode_calibration(calib: dict[str, Any]) -> plt.Figure:
     return fig
 
 
-def plot_batching(curves: pd.DataFrame) -> plt.Figure:
-    """Throughput against p99 latency, one line per (policy, batch size) over the arrival rates."""
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+def plot_batching(curves: pd.DataFrame, *, pyplot: bool = True) -> plt.Figure:
+    """Throughput against p99 latency, one line per (policy, batch size) over the arrival rates.
+
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
+    """
+    fig, ax = figures.subplots(figsize=(8, 4.2), pyplot=pyplot)
     markers = dict(zip(sorted(curves["max_batch_size"].unique()), "os^Dv"))
     for (policy, bs), g in curves.groupby(["policy", "max_batch_size"], sort=False):
         g = g.sort_values("arrival_rate")
@@ -215,9 +224,9 @@ def plot_batching(curves: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def plot_batching_point(curves: pd.DataFrame, point: dict[str, Any]) -> plt.Figure:
-    """:func:`plot_batching` with one simulated run marked."""
-    fig = plot_batching(curves)
+def plot_batching_point(curves: pd.DataFrame, point: dict[str, Any], *, pyplot: bool = True) -> plt.Figure:
+    """:func:`plot_batching` with one simulated run marked (``pyplot`` as there)."""
+    fig = plot_batching(curves, pyplot=pyplot)
     ax = fig.axes[0]
     _ = ax.plot([point["throughput_tokens_per_s"]], [point["p99_latency_s"]], "*", ms=16, color="black",
                 label="your setting")
@@ -239,8 +248,7 @@ def batching_widget(a: float, b: float, curves: pd.DataFrame):
         print(f"{policy}, B <= {max_batch_size}, {arrival_rate:g} req/s: throughput {r['throughput_tokens_per_s']:.0f} "
               f"tokens/s, p99 latency {r['p99_latency_s']:.3g} s, offered load {r['offered_load']:.2f}"
               + ("  (overloaded: the queue grows)" if r["offered_load"] >= 1 else ""))
-        plot_batching_point(curves, r)
-        plt.show()
+        figures.show(plot_batching_point(curves, r, pyplot=False))
 
     out = w.interactive_output(show, {"max_batch_size": bs, "arrival_rate": lam, "policy": policy})
     box = w.VBox([w.HBox([bs, lam]), policy, out])
