@@ -93,7 +93,7 @@ def _browser_unavailable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """JupyterLab on 127.0.0.1 serving a temporary copy of notebooks/, exercises/ and solutions/."""
     reason = _browser_unavailable()
@@ -110,9 +110,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(lab: LabServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One headless Chromium with a fresh profile (user data dir) for the whole session."""
+    """One headless Chromium with a fresh profile (user data dir) for this module.
+
+    Module scope, not session scope: playwright's sync API keeps an asyncio event loop running in this thread
+    until it stops, and that loop would make ``asyncio.run()`` fail in every test file collected after this one.
+    """
     from playwright.sync_api import sync_playwright
 
     profile = tmp_path_factory.mktemp("chromium-profile")
@@ -167,7 +171,7 @@ class RunQueue:
         self.started.clear()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def run_queue(browser: Any, lab: LabServer, request: pytest.FixtureRequest) -> Iterator[RunQueue]:
     order = []
     for item in request.session.items:
