@@ -175,6 +175,7 @@ def plot_spec_grid(records: Sequence[dict[str, Any]], *, timings: bool = True) -
                 _ = ax.plot(g["k"], g["predicted_speedup"], "--", color=DRAFT_COLORS.get(d), alpha=0.6,
                             label=f"{d} predicted")
             _ = ax.axhline(1.0, color="black", lw=0.6)
+            ax.set_title(f"T = {T:g}: wall clock")
             ax.set_xlabel("draft length k")
             if j == 0:
                 ax.set_ylabel("wall-clock speedup (×)")
