@@ -78,7 +78,7 @@ def _widgets():
     import torch
 
     from lecture_lib.experiments import partE as exE
-    from lecture_lib.viz import partA, partC, partD, partE
+    from lecture_lib.viz import partA, partB, partC, partD, partE
 
     def e_loss_scale():
         torch.manual_seed(0)
@@ -94,6 +94,9 @@ def _widgets():
         "A weight": (lambda: partA.weight_widget(torch.randn(8, 64, generator=torch.Generator().manual_seed(0))),
                      "bits"),
         "A fp8": (partA.fp8_widget, "x"),
+        "B temperature": (lambda: partB.temperature_widget(torch.linspace(3.0, -3.0, 105), torch.linspace(2.0, -2.5, 105)),
+                          "T"),
+        "B acceptance": (partB.acceptance_widget, "α"),
         "C slo": (partC.slo_widget, "error rate"),
         "C find bug": (partC.find_bug_widget, "cases n"),
         "C buckets": (lambda: partC.bucket_widget(lat), "buckets"),
@@ -105,7 +108,7 @@ def _widgets():
     }
 
 
-WIDGET_NAMES = ["A weight", "A fp8", "C slo", "C find bug", "C buckets", "D policy", "E loss scale", "E checkpoint",
+WIDGET_NAMES = ["A weight", "A fp8", "B temperature", "B acceptance", "C slo", "C find bug", "C buckets", "D policy", "E loss scale", "E checkpoint",
                 "E batching"]
 
 
@@ -123,7 +126,7 @@ def test_widget_updates_draw_outside_pyplot(name, monkeypatch):
 
 #: Parts whose widget builders draw with ``figures.subplots(pyplot=False)`` + ``figures.show``. A part joins
 #: the list once its ``*_widget`` functions no longer call ``plt.show()`` (and its widgets join ``_widgets``).
-CONVERTED_PARTS = ("A", "C", "D", "E")
+CONVERTED_PARTS = ("A", "B", "C", "D", "E")
 
 
 @pytest.mark.parametrize("part", CONVERTED_PARTS)

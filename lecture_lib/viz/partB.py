@@ -16,6 +16,7 @@ import pandas as pd
 
 from lecture_lib import speculative, tinylm
 from lecture_lib.experiments import partB as ex
+from lecture_lib.viz import figures
 
 __all__ = [
     "acceptance_widget",
@@ -34,9 +35,10 @@ def _label(token_id: int) -> str:
     return {" ": "␣", "\n": "\\n", "\t": "\\t"}.get(ch, ch)
 
 
-def plot_temperature_view(view: dict[str, Any]) -> plt.Figure:
+def plot_temperature_view(view: dict[str, Any], *, pyplot: bool = True) -> plt.Figure:
     """Left: teacher vs student soft targets p(T) on the teacher's top tokens. Right: the numbers."""
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw={"width_ratios": [2.2, 1]})
+    fig, (ax, ax2) = figures.subplots(nrows=1, ncols=2, figsize=(9, 3.4), gridspec_kw={"width_ratios": [2.2, 1]},
+                                      pyplot=pyplot)
     x = np.arange(len(view["ids"]))
     _ = ax.bar(x - 0.2, view["p_teacher"], width=0.4, color="#6a1b9a", label="teacher p_T(T)")
     _ = ax.bar(x + 0.2, view["p_student"], width=0.4, color="#f9a825", label="student p_S(T)")
@@ -67,9 +69,7 @@ def temperature_widget(teacher_logits, student_logits):
     T = w.FloatLogSlider(value=2.0, base=10, min=-0.5, max=2, step=0.05, description="T")
 
     def show(T):
-        fig = plot_temperature_view(ex.temperature_view(teacher_logits, student_logits, T))
-        plt.show()
-        return fig
+        figures.show(plot_temperature_view(ex.temperature_view(teacher_logits, student_logits, T), pyplot=False))
 
     out = w.interactive_output(show, {"T": T})
     box = w.VBox([T, out])
@@ -77,14 +77,15 @@ def temperature_widget(teacher_logits, student_logits):
     return box
 
 
-def plot_acceptance_view(view: dict[str, Any], *, k_max: int = 12, n_steps: int = 4000, seed: int = 0) -> plt.Figure:
+def plot_acceptance_view(view: dict[str, Any], *, k_max: int = 12, n_steps: int = 4000, seed: int = 0,
+                         pyplot: bool = True) -> plt.Figure:
     """Tokens per step and speedup vs k at one (alpha, c): formula lines, simulated dots, the chosen k marked."""
     a, c = view["alpha"], view["c"]
     ks = np.arange(1, k_max + 1)
     tok = [speculative.expected_tokens_per_step(a, int(k)) for k in ks]
     spd = [speculative.expected_speedup(a, int(k), c) for k in ks]
     sim = [speculative.simulate_tokens_per_step(a, int(k), n_steps, seed=seed).mean() for k in ks]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, (ax, ax2) = figures.subplots(nrows=1, ncols=2, figsize=(9, 3.4), pyplot=pyplot)
     _ = ax.plot(ks, tok, "-", color="#1e88e5", label="formula (1-α^(k+1))/(1-α)")
     _ = ax.plot(ks, sim, "o", color="#0d47a1", ms=4, label=f"simulated ({n_steps} steps)")
     if a < 1:
@@ -119,9 +120,7 @@ def acceptance_widget():
         v = ex.acceptance_view(alpha, k, c, n_steps=4000)
         print(f"tokens/step: formula {v['tokens_formula']:.3f}, simulated {v['tokens_simulated']:.3f} "
               f"± {v['tokens_sem']:.3f}; speedup {v['speedup_formula']:.2f}×")
-        fig = plot_acceptance_view(v, n_steps=2000)
-        plt.show()
-        return fig
+        figures.show(plot_acceptance_view(v, n_steps=2000, pyplot=False))
 
     out = w.interactive_output(show, {"alpha": alpha, "k": k, "c": c})
     box = w.VBox([w.HBox([alpha, k, c]), out])
