@@ -34,6 +34,7 @@ Scaled FP8: ``s = amax / max_finite`` (per tensor or per channel), ``codes = enc
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -101,7 +102,9 @@ def encode(x: Any, fmt: str = "e4m3", *, saturate: bool = True) -> torch.Tensor:
     """Round float values to FP8 codes (uint8, same shape) with round-to-nearest-even.
 
     Works on the IEEE bit fields of the input (float32; float64 input is processed in float64 so there is
-    no double rounding; float16/bfloat16 are widened exactly to float32). For a finite value
+    no double rounding; float16/bfloat16 are widened exactly to float32). float32 input takes a shortcut
+    with the same result: a look-up in a table of this formula's answers for every class of float32
+    that it cannot tell apart (top 16 bits + "are the low 16 bits non-zero?", see ``_f32_code_table``). For a finite value
     ``v = sig * 2**E`` with unbiased exponent ``p = floor(log2 |v|)``, the spacing of FP8 values around it
     is ``2**(max(p, emin) - M)``; the code magnitude is ``((max(p, emin) - emin) << M) + n`` where
     ``n = round_half_even(|v| / spacing)`` -- one formula for subnormals, normals, and the carry into the
@@ -114,11 +117,15 @@ def encode(x: Any, fmt: str = "e4m3", *, saturate: bool = True) -> torch.Tensor:
     if t.dtype in (torch.float16, torch.bfloat16):
         t = t.to(torch.float32)
     if t.dtype == torch.float32:
-        bits, src_e, src_m = t.contiguous().view(torch.int32), 8, 23
-    elif t.dtype == torch.float64:
-        bits, src_e, src_m = t.contiguous().view(torch.int64), 11, 52
-    else:
-        raise TypeError(f"x must have a floating dtype (float16, bfloat16, float32, float64); got {t.dtype}")
+        return _encode_f32_by_table(t, spec, bool(saturate))
+    if t.dtype == torch.float64:
+        return _encode_bits(t.contiguous().view(torch.int64), spec, bool(saturate))
+    raise TypeError(f"x must have a floating dtype (float16, bfloat16, float32, float64); got {t.dtype}")
+
+
+def _encode_bits(bits: torch.Tensor, spec: _Spec, saturate: bool) -> torch.Tensor:
+    """The bit-arithmetic encoder on the IEEE bit patterns ``bits`` (int32 = float32, int64 = float64)."""
+    src_e, src_m = (8, 23) if bits.dtype == torch.int32 else (11, 52)
     src_bias = 2 ** (src_e - 1) - 1
     src_top = 2**src_e - 1
 
@@ -142,6 +149,50 @@ def encode(x: Any, fmt: str = "e4m3", *, saturate: bool = True) -> torch.Tensor:
     code_mag = torch.where(code_mag > spec.max_mag, spec.max_mag if saturate else spec.overflow_mag, code_mag)
     code_mag = torch.where(is_nan, 0x7F, code_mag)
     return (code_mag + neg * 128).to(torch.uint8)
+
+
+_CHUNK = 1 << 16  # elements per step of the table encoder: its int32 scratch stays in the CPU cache
+
+
+@functools.lru_cache(maxsize=None)
+def _f32_code_table(fmt: str, saturate: bool) -> torch.Tensor:
+    """Code of every float32 *class*, indexed by ``hi + 65536 * sticky`` (2**17 uint8 entries).
+
+    ``hi`` = top 16 bits of the float32 (sign, 8 exponent bits, top 7 mantissa bits), ``sticky`` = "are
+    the low 16 bits non-zero?". FP8 keeps at most 3 mantissa bits, so the guard bit (the first dropped
+    bit) is always among the top 7 and the low 16 bits only matter through the sticky bit: whether a value
+    is exactly on a tie / the underflow or overflow midpoint, or a hair above it. They also tell inf
+    (mantissa 0) from NaN. So one representative ``hi << 16 | sticky`` per class, run through the
+    bit-arithmetic encoder, gives the code of every float32 in the class (checked in tests/test_fp8.py).
+    Cached per (fmt, saturate); read only.
+    """
+    idx = torch.arange(1 << 17, dtype=torch.int64)
+    rep = ((idx & 0xFFFF) << 16) | (idx >> 16)
+    rep = torch.where(rep >= 1 << 31, rep - (1 << 32), rep).to(torch.int32)  # as a signed bit pattern
+    return _encode_bits(rep, _spec(fmt), saturate)
+
+
+def _encode_f32_by_table(t: torch.Tensor, spec: _Spec, saturate: bool) -> torch.Tensor:
+    """float32 -> codes by one table look-up per element: ``table[(bits >> 16 & 0xFFFF) + 65536 * sticky]``."""
+    table = _f32_code_table(spec.name, saturate)
+    bits = t.contiguous().view(torch.int32).reshape(-1)
+    n = bits.numel()
+    out = torch.empty(n, dtype=torch.uint8)
+    c = min(_CHUNK, n)
+    hi = torch.empty(c, dtype=torch.int32)
+    lo = torch.empty(c, dtype=torch.int32)
+    sticky = torch.empty(c, dtype=torch.bool)
+    for start in range(0, n, _CHUNK):
+        b = bits[start : start + _CHUNK]
+        k = b.numel()
+        h, lw, st = hi[:k], lo[:k], sticky[:k]
+        torch.bitwise_right_shift(b, 16, out=h)
+        torch.bitwise_and(h, 0xFFFF, out=h)
+        torch.bitwise_left_shift(b, 16, out=lw)
+        torch.ne(lw, 0, out=st)
+        torch.add(h, st, alpha=1 << 16, out=h)
+        torch.index_select(table, 0, h, out=out[start : start + k])
+    return out.reshape(t.shape)
 
 
 def _table(spec: _Spec) -> torch.Tensor:
@@ -171,7 +222,23 @@ def decode(codes: Any, fmt: str = "e4m3") -> torch.Tensor:
         raise TypeError(f"codes must be an integer tensor (uint8 FP8 codes); got {c.dtype}")
     if c.dtype != torch.uint8 and c.numel() and (int(c.min()) < 0 or int(c.max()) > 255):
         raise ValueError(f"codes must lie in 0..255; got values in {int(c.min())}..{int(c.max())}")
-    return _table(spec)[c.to(torch.int64)]
+    table = _decode_table(spec.name)
+    flat = c.reshape(-1)
+    n = flat.numel()
+    out = torch.empty(n, dtype=torch.float32)
+    idx = torch.empty(min(_CHUNK, n), dtype=torch.int32)
+    for start in range(0, n, _CHUNK):
+        part = flat[start : start + _CHUNK]
+        i = idx[: part.numel()]
+        i.copy_(part)
+        torch.index_select(table, 0, i, out=out[start : start + part.numel()])
+    return out.reshape(c.shape)
+
+
+@functools.lru_cache(maxsize=None)
+def _decode_table(fmt: str) -> torch.Tensor:
+    """:func:`_table`, built once per format (read only)."""
+    return _table(_spec(fmt))
 
 
 def fp8_round(x: Any, fmt: str = "e4m3", *, saturate: bool = True) -> torch.Tensor:
