@@ -16,6 +16,9 @@ from torch import nn
 
 from lecture_lib.fp8 import (
     ScaledFP8,
+    _encode_bits,
+    _spec,
+    _table,
     decode,
     dequantize_fp8,
     encode,
@@ -283,6 +286,67 @@ def test_fp8_round_and_weights():
     assert torch.equal(m[1].weight, before)
     assert torch.equal(q[1].weight, dequantize_fp8(quantize_fp8(before, "e5m2", axis=0)))
     assert torch.equal(q[0].weight, m[0].weight) and torch.equal(q[1].bias, m[1].bias)
+
+
+# ------------------------------------------------------------------ float32 table vs the bit arithmetic
+def _patterns(hi: torch.Tensor, low: int) -> torch.Tensor:
+    b = (hi << 16) | low
+    return torch.where(b >= 2**31, b - 2**32, b).to(torch.int32)  # as signed int32 bit patterns
+
+
+@pytest.mark.parametrize("fmt", FMTS)
+@pytest.mark.parametrize("saturate", [True, False])
+def test_float32_table_equals_bit_arithmetic_for_every_top_half(fmt, saturate):
+    # encode() looks float32 up in a table indexed by the top 16 bits and "low 16 bits non-zero"; the
+    # bit-arithmetic encoder (_encode_bits, which built the table and still encodes float64) is the
+    # reference. Every one of the 2**16 top halves (all signs, exponents incl. subnormals / inf / NaN,
+    # ties, underflow and overflow midpoints) with low halves that are zero, tiny, at and around the
+    # half-way point, all ones, and random.
+    spec = _spec(fmt)
+    hi = torch.arange(2**16, dtype=torch.int64)
+    lows = [0, 1, 0x7FFF, 0x8000, 0x8001, 0xFFFF] + torch.randint(1, 2**16, (4,), generator=torch.Generator().manual_seed(5)).tolist()
+    for low in lows:
+        bits = _patterns(hi, low)
+        assert torch.equal(encode(bits.view(torch.float32), fmt, saturate=saturate), _encode_bits(bits, spec, saturate)), low
+    # random full bit patterns, also in non-contiguous and multi-dim layouts
+    bits = torch.randint(-(2**31), 2**31 - 1, (600, 1000), generator=torch.Generator().manual_seed(6), dtype=torch.int32)
+    x = bits.view(torch.float32)
+    want = _encode_bits(bits, spec, saturate)
+    assert torch.equal(encode(x, fmt, saturate=saturate), want)
+    assert torch.equal(encode(x.t(), fmt, saturate=saturate), want.t())
+
+
+def test_a_wrong_table_key_fails_the_table_check():
+    # Negative control: keying the table on the top 16 bits alone (dropping the sticky bit) misses ties,
+    # the underflow and overflow midpoints and NaNs whose payload sits in the low half.
+    spec = _spec("e4m3")
+    hi = torch.arange(2**16, dtype=torch.int64)
+    table = _encode_bits(_patterns(hi, 0), spec, False)
+    bits = _patterns(hi, 1)
+    wrong = table[hi]
+    assert not torch.equal(wrong, _encode_bits(bits, spec, False))
+    assert torch.equal(encode(bits.view(torch.float32), "e4m3", saturate=False), _encode_bits(bits, spec, False))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_inputs_use_the_same_codes(dtype):
+    bits = torch.arange(2**16, dtype=torch.int32).to(torch.int16).view(dtype)
+    for fmt in FMTS:
+        want = _encode_bits(bits.to(torch.float32).view(torch.int32), _spec(fmt), True)
+        assert torch.equal(encode(bits, fmt), want)
+
+
+def test_decode_any_shape_and_integer_dtype():
+    codes = torch.randint(0, 256, (3, 70000), generator=torch.Generator().manual_seed(2), dtype=torch.uint8)
+    for fmt in FMTS:
+        ref = _table(_spec(fmt))[codes.long()]  # the bit-field formula, indexed directly
+        got = decode(codes, fmt)
+        assert got.shape == codes.shape and torch.equal(got.view(torch.int32), ref.view(torch.int32))
+        got_t = decode(codes.t().to(torch.int64), fmt)
+        assert torch.equal(got_t.view(torch.int32), ref.t().contiguous().view(torch.int32))
+        oracle = ALL.view(TORCH[fmt]).float()[codes.long()]  # torch's cast (its NaN carries the code's sign)
+        assert torch.equal(torch.isnan(got), torch.isnan(oracle))
+        assert torch.equal(got[~torch.isnan(got)], oracle[~torch.isnan(oracle)])
 
 
 # ------------------------------------------------------------------ bad inputs

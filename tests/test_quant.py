@@ -426,6 +426,52 @@ def test_non_finite_raises(bad):
         quantize(torch.tensor([1.0, bad]), 8)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("kw", [{}, {"axis": 0}, {"axis": 1}, {"axis": 2}, {"group_size": 4}, {"axis": 0, "bits": 4}])
+def test_non_finite_anywhere_raises(bad, kw):
+    # The check reads the min/max already computed for the scale; a non-finite value in any position must
+    # still reach them (both the one-pass aminmax and the multi-dim amin/amax reductions).
+    kw = dict(kw)
+    bits = kw.pop("bits", 8)
+    for pos in [(0, 0, 0), (1, 2, 3), (2, 4, 7), (1, 0, 5)]:
+        for symmetric in (True, False):
+            x = torch.randn(3, 5, 8)
+            x[pos] = bad
+            with pytest.raises(ValueError, match="finite"):
+                quantize(x, bits, symmetric=symmetric, **kw)
+
+
+def _reference_quantize(x: torch.Tensor, bits: int, symmetric: bool, dims: list[int]):
+    """The formulas of the module docstring, written plainly on full tensors (amin/amax, no blocks)."""
+    lo_in, hi_in = (x.amin(dim=dims, keepdim=True), x.amax(dim=dims, keepdim=True)) if dims else (x, x)
+    if symmetric:
+        qmax = 2 ** (bits - 1) - 1
+        s = torch.maximum(hi_in.abs(), lo_in.abs()) / qmax
+        s = torch.where(s > 0, s, torch.ones_like(s))
+        return torch.clamp(torch.round(x / s), -qmax, qmax).to(torch.int8), s
+    qmax = 2**bits - 1
+    lo, hi = torch.clamp(lo_in, max=0.0), torch.clamp(hi_in, min=0.0)
+    s = (hi - lo) / qmax
+    s = torch.where(s > 0, s, torch.ones_like(s))
+    z = torch.clamp(torch.round(-lo / s), 0, qmax)
+    return torch.clamp(torch.round(x / s) + z, 0, qmax).to(torch.uint8), s
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("shape", [(300, 517), (3, 70000), (70001,), (2, 3, 40, 300)])
+def test_blockwise_codes_equal_the_plain_formula(shape, symmetric):
+    # quantize() computes codes in blocks of rows through a reused buffer; shapes here cross block
+    # boundaries (rows longer than a block, a ragged last block) and the result must be the same bits.
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(3)) * 0.05
+    for axis in [None, 0] + ([x.ndim - 1] if x.ndim > 1 else []):
+        dims = [d for d in range(x.ndim) if d != axis]
+        codes, s = _reference_quantize(x, 8, symmetric, dims)
+        qt = quantize(x, 8, symmetric=symmetric, axis=axis)
+        assert torch.equal(qt.codes, codes) and torch.equal(qt.scale, s)
+        z = qt.zero_point.to(torch.float32)
+        assert torch.equal(dequantize(qt), (codes.to(torch.float32) - (0 if symmetric else z)) * s)
+
+
 def test_other_bad_inputs():
     with pytest.raises(ValueError, match="empty"):
         quantize(torch.zeros(0), 8)
