@@ -1,4 +1,4 @@
-"""Per-channel INT8 quantize + dequantize of a 4096 x 4096 weight: lecture_lib.quant vs PyTorch.
+"""Per-channel INT8 quantize + dequantize and INT4 group-128 quantize + pack of a 4096 x 4096 weight vs PyTorch.
 
 Run: python benchmarks/bench_quant.py [--size 4096] [--repeats 5] [--threads 1]
 
@@ -7,6 +7,12 @@ Peer: ``torch.quantize_per_channel(W, s, 0, axis=0, dtype=torch.qint8).dequantiz
 computed the same way (the peer's fused C++ kernel; torch 2.13 marks these quantized-tensor functions
 deprecated, the warning is silenced here). The script first checks that both give the same codes (up to a
 handful of near-ties), then prints the median time of each phase side by side and the ratio ours / peer.
+
+Second table, INT4 group-wise (symmetric, codes -7..7, one scale per 128 consecutive inputs of a row):
+ours ``pack_int4(quantize(W, 4, group_size=128).codes)``; peer torch's reference op
+``torch.ops.quantized_decomposed.quantize_per_channel_group`` (from ``torch.ao.quantization.fx._decomposed``,
+used by torch's export-based quantization flow) with the same scales, followed by the same two-per-byte
+nibble packing written in plain torch (``lo | hi << 4``). Codes and packed bytes are compared first.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import warnings
 
 import torch
 
-from lecture_lib.quant import dequantize, quantize
+import torch.ao.quantization.fx._decomposed  # noqa: F401  (registers torch.ops.quantized_decomposed)
+
+from lecture_lib.quant import dequantize, pack_int4, quantize
 
 from _timing import median_time  # benchmarks/_timing.py
 
@@ -28,6 +36,20 @@ def peer_quantize(w: torch.Tensor) -> torch.Tensor:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return torch.quantize_per_channel(w, scale, zp, axis=0, dtype=torch.qint8)
+
+
+def peer_int4_group(w: torch.Tensor, group: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """INT4 codes (int8 holding -7..7) by torch's decomposed group op, and the packed bytes (plain torch)."""
+    amax = w.reshape(-1, group).abs().amax(dim=1)
+    scale = torch.where(amax > 0, amax / 7, torch.ones_like(amax))
+    zp = torch.zeros_like(scale, dtype=torch.int32)
+    q = torch.ops.quantized_decomposed.quantize_per_channel_group(w, scale, zp, -7, 7, torch.int8, group)
+    nib = (q.reshape(-1) & 0xF).to(torch.uint8)
+    return q, nib[0::2] | (nib[1::2] << 4)
+
+
+def ours_int4_group(w: torch.Tensor, group: int) -> torch.Tensor:
+    return pack_int4(quantize(w, 4, group_size=group).codes)
 
 
 def main() -> None:
@@ -59,6 +81,26 @@ def main() -> None:
     for name, ours, peer in rows:
         t_ours, t_peer = median_time(ours, args.repeats), median_time(peer, args.repeats)
         print(f"{name:<12}{t_ours * 1e3:>17.1f} ms{t_peer * 1e3:>27.1f} ms{t_ours / t_peer:>17.2f}x")
+
+    group = 128
+    ours_codes = quantize(w, 4, group_size=group).codes
+    peer_codes, peer_packed = peer_int4_group(w, group)
+    diff = (ours_codes.to(torch.int16) - peer_codes.to(torch.int16)).abs()
+    n_diff, max_diff = int((diff != 0).sum()), int(diff.max())
+    assert max_diff <= 1 and n_diff < 1e-4 * w.numel(), "INT4 codes disagree beyond near-tie rounding"
+    ours_packed = ours_int4_group(w, group)
+    assert ours_packed.shape == peer_packed.shape
+    print()
+    print(f"INT4 group-wise (group_size={group}, symmetric -7..7) quantize + pack two codes per byte")
+    print(
+        f"codes that differ: {n_diff} of {w.numel():,} (max |diff| {max_diff}); "
+        f"packed bytes that differ: {int((ours_packed != peer_packed).sum())} of {ours_packed.numel():,}"
+    )
+    peer_name = "quantized_decomposed + pack"
+    print(f"{'phase':<12}{'lecture_lib.quant':>20}{peer_name:>30}{'ratio ours/peer':>18}")
+    t_ours = median_time(lambda: ours_int4_group(w, group), args.repeats)
+    t_peer = median_time(lambda: peer_int4_group(w, group), args.repeats)
+    print(f"{'quant+pack':<12}{t_ours * 1e3:>17.1f} ms{t_peer * 1e3:>27.1f} ms{t_ours / t_peer:>17.2f}x")
 
 
 if __name__ == "__main__":
