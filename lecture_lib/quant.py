@@ -193,27 +193,13 @@ def _reduce_dims(ndim: int, axis: int | None) -> list[int]:
     return [d for d in range(ndim) if d != axis]
 
 
-def _minmax(xv: torch.Tensor, dims: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(min, max)`` over ``dims`` with keepdim, in one pass when one dim (or all of them) is reduced.
-
-    min and max are exact, so this equals ``amin`` / ``amax``; NaN and inf propagate into the result,
-    which is what lets :func:`quantize` check finiteness on these small tensors instead of on ``x``.
-    """
+def _params(xv: torch.Tensor, dims: list[int], bits: int, symmetric: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale (float32) and zero point (float32 holding integers) reduced over ``dims`` with keepdim."""
     if not dims:  # nothing to reduce: every element has its own scale
-        return xv, xv
-    if len(dims) == 1:
-        return torch.aminmax(xv, dim=dims[0], keepdim=True)
-    if len(dims) == xv.ndim:
-        lo, hi = torch.aminmax(xv)
-        shape = (1,) * xv.ndim
-        return lo.reshape(shape), hi.reshape(shape)
-    return xv.amin(dim=dims, keepdim=True), xv.amax(dim=dims, keepdim=True)
-
-
-def _params(
-    lo_in: torch.Tensor, hi_in: torch.Tensor, bits: int, symmetric: bool
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scale (float32) and zero point (float32 holding integers) from the keepdim min and max of a slice."""
+        lo_in, hi_in = xv, xv
+    else:
+        lo_in = xv.amin(dim=dims, keepdim=True)
+        hi_in = xv.amax(dim=dims, keepdim=True)
     if symmetric:
         qmax = 2 ** (bits - 1) - 1
         amax = torch.maximum(hi_in.abs(), lo_in.abs())
@@ -229,37 +215,35 @@ def _params(
     return scale, zp
 
 
-_CHUNK = 1 << 16  # elements per step when computing codes: the float32 scratch stays in the CPU cache
+def _codes(xv: torch.Tensor, scale: torch.Tensor, zp: torch.Tensor, bits: int, symmetric: bool) -> torch.Tensor:
+    qmin, qmax = qrange(bits, symmetric)
+    return torch.clamp(torch.round(xv / scale) + zp, qmin, qmax)
 
 
-def _codes(
+_BLOCK = 1 << 16  # elements per block when computing codes: the temporaries stay in the CPU cache
+
+
+def _codes_blockwise(
     xv: torch.Tensor, scale: torch.Tensor, zp: torch.Tensor, bits: int, symmetric: bool, dtype: torch.dtype
 ) -> torch.Tensor:
-    """``clamp(round(xv / scale) + zp, qmin, qmax)`` as ``dtype`` (the zero point is skipped when symmetric).
+    """:func:`_codes` applied to blocks of rows along dim 0, each block checked finite and stored as ``dtype``.
 
-    Computed block by block along dim 0 in one reused scratch buffer (division, then in-place round and
-    clamp), so no full-size float temporaries are made; the arithmetic is the same element by element.
+    Same arithmetic element by element as one call on the whole tensor, but the float temporaries are
+    block-sized (cache-resident) instead of full-sized, and the finiteness check rides along.
     """
-    qmin, qmax = qrange(bits, symmetric)
     out = torch.empty(xv.shape, dtype=dtype)
     if xv.ndim == 0:
-        xv, scale, zp, out_view = xv.reshape(1), scale.reshape(1), zp.reshape(1), out.reshape(1)
+        xv, scale, zp, out_rows = xv.reshape(1), scale.reshape(1), zp.reshape(1), out.reshape(1)
     else:
-        out_view = out
+        out_rows = out
     n0 = xv.shape[0]
-    row = max(1, xv.numel() // max(n0, 1))
-    step = max(1, _CHUNK // row)
-    scratch = torch.empty(min(step, n0) * row, dtype=torch.float32)
+    step = max(1, _BLOCK // max(1, xv.numel() // n0))
     for r0 in range(0, n0, step):
         xs = xv[r0 : r0 + step]
+        _check_finite(xs)
         ss = scale if scale.shape[0] == 1 else scale[r0 : r0 + step]
-        buf = scratch[: xs.numel()].view(xs.shape)
-        torch.div(xs, ss, out=buf)
-        buf.round_()
-        if not symmetric:
-            buf.add_(zp if zp.shape[0] == 1 else zp[r0 : r0 + step])
-        buf.clamp_(qmin, qmax)
-        out_view[r0 : r0 + step].copy_(buf)
+        zs = zp if zp.shape[0] == 1 else zp[r0 : r0 + step]
+        out_rows[r0 : r0 + step].copy_(_codes(xs, ss, zs, bits, symmetric))
     return out
 
 
@@ -304,14 +288,14 @@ def quantize(
         )
     code_dtype = torch.int8 if symmetric else torch.uint8
 
-    xv = xf if g is None else xf.reshape(*xf.shape[:-1], xf.shape[-1] // g, g)
-    lo_in, hi_in = _minmax(xv, [xv.ndim - 1] if g is not None else _reduce_dims(xf.ndim, ax))
-    _check_finite(lo_in)  # NaN and inf in x propagate into the min and max
-    _check_finite(hi_in)
-    scale, zp = _params(lo_in, hi_in, bits, symmetric)
-    codes = _codes(xv, scale, zp, bits, symmetric, code_dtype).reshape(xf.shape)
     if g is not None:
+        xv = xf.reshape(*xf.shape[:-1], xf.shape[-1] // g, g)
+        scale, zp = _params(xv, [xv.ndim - 1], bits, symmetric)
+        codes = _codes_blockwise(xv, scale, zp, bits, symmetric, code_dtype).reshape(xf.shape)
         scale, zp = scale.squeeze(-1), zp.squeeze(-1)
+    else:
+        scale, zp = _params(xf, _reduce_dims(xf.ndim, ax), bits, symmetric)
+        codes = _codes_blockwise(xf, scale, zp, bits, symmetric, code_dtype)
     return QTensor(
         codes=codes,
         scale=scale.contiguous(),
