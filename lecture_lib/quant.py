@@ -315,9 +315,9 @@ def dequantize(qt: QTensor) -> torch.Tensor:
     if qt.group_size is not None:  # view the codes as [..., n_groups, g] so the group scales broadcast
         codes = codes.reshape(*codes.shape[:-1], codes.shape[-1] // qt.group_size, qt.group_size)
         scale, zp = scale.unsqueeze(-1), zp.unsqueeze(-1)
-    if qt.symmetric:  # float(code) * scale in one pass (int8 * float32 computes in float32)
-        return torch.mul(codes, scale).reshape(qt.codes.shape)
-    q = torch.sub(codes, zp.to(torch.float32))  # exact: small integers in float32
+    q = torch.empty(codes.shape, dtype=torch.float32).copy_(codes)  # float(code), in place from here on
+    if not qt.symmetric:
+        q.sub_(zp.to(torch.float32))  # exact: small integers in float32
     return q.mul_(scale).reshape(qt.codes.shape)
 
 

@@ -429,8 +429,8 @@ def test_non_finite_raises(bad):
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
 @pytest.mark.parametrize("kw", [{}, {"axis": 0}, {"axis": 1}, {"axis": 2}, {"group_size": 4}, {"axis": 0, "bits": 4}])
 def test_non_finite_anywhere_raises(bad, kw):
-    # The check reads the min/max already computed for the scale; a non-finite value in any position must
-    # still reach them (both the one-pass aminmax and the multi-dim amin/amax reductions).
+    # quantize() checks finiteness block by block while computing codes; a non-finite value in any block,
+    # for every granularity and scheme, must raise.
     kw = dict(kw)
     bits = kw.pop("bits", 8)
     for pos in [(0, 0, 0), (1, 2, 3), (2, 4, 7), (1, 0, 5)]:
@@ -460,7 +460,7 @@ def _reference_quantize(x: torch.Tensor, bits: int, symmetric: bool, dims: list[
 @pytest.mark.parametrize("symmetric", [True, False])
 @pytest.mark.parametrize("shape", [(300, 517), (3, 70000), (70001,), (2, 3, 40, 300)])
 def test_blockwise_codes_equal_the_plain_formula(shape, symmetric):
-    # quantize() computes codes in blocks of rows through a reused buffer; shapes here cross block
+    # quantize() computes codes in blocks of rows; shapes here cross block
     # boundaries (rows longer than a block, a ragged last block) and the result must be the same bits.
     x = torch.randn(shape, generator=torch.Generator().manual_seed(3)) * 0.05
     for axis in [None, 0] + ([x.ndim - 1] if x.ndim > 1 else []):
