@@ -532,3 +532,22 @@ def test_collection_guard_flags_small_or_notebook_less_collections(tmp_path: Pat
     assert collection_problems(config, plain + [nb_item]) == []
     assert any("only 0 test items" in p for p in collection_problems(config, []))
     assert any("not collected by nbval: 00_start_here.ipynb" in p for p in collection_problems(config, plain))
+
+
+def test_live_timing_cells_are_stored_without_outputs() -> None:
+    live = new_code_cell("print(time.perf_counter())", execution_count=2,
+                         metadata={"tags": ["nbval-ignore-output", "live-timing"]},
+                         outputs=[new_output("stream", name="stdout", text="1234.5\n")])
+    kept = new_code_cell("print(1)", execution_count=3, metadata={"tags": ["nbval-ignore-output"]},
+                         outputs=[new_output("stream", name="stdout", text="1\n")])
+    nb = normalize(new_notebook(cells=[live, kept]))
+    assert nb.cells[0].outputs == [] and nb.cells[0].execution_count == 2, "live-timing outputs must not be stored"
+    assert nb.cells[1].outputs[0]["text"] == "1\n", "only live-timing cells lose their outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_live_timing_cells_are_not_compared_by_nbval(path: Path) -> None:
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "live-timing" in tags:
+            assert "nbval-ignore-output" in tags, f"cell {index}: a live-timing cell must also be tagged nbval-ignore-output"

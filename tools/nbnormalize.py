@@ -13,7 +13,9 @@ What it does:
   empty ``tags`` removed;
 * cell ids: kept when valid and unique, otherwise replaced by a deterministic id derived from the cell's
   type and source; nbformat 4.5;
-* outputs: consecutive stream outputs of the same name merged;
+* outputs: consecutive stream outputs of the same name merged; cells tagged ``live-timing`` (a live
+  re-measurement of wall-clock time, which differs on every run and every machine) are stored without
+  outputs: the learner sees the numbers when running the cell, the page shows the recorded data next to it;
 * widgets: model ids renumbered in order of first appearance (outputs first, then references inside the
   saved widget state), in outputs and in ``metadata.widgets`` alike; an Output widget's transient
   ``msg_id`` cleared; tqdm's elapsed/remaining/rate bracket removed from widget text; empty state dropped.
@@ -200,6 +202,11 @@ def _renumber_widgets(nb: dict[str, Any], widgets_meta: Any) -> None:
         nb["metadata"]["widgets"] = meta
 
 
+#: Cells with this tag re-measure wall-clock time live; their outputs are never stored (see the module docstring).
+#: They must also carry ``nbval-ignore-output`` (nbval then executes them without comparing).
+LIVE_TIMING_TAG = "live-timing"
+
+
 def normalize(nb: dict[str, Any]) -> nbformat.NotebookNode:
     """Return the canonical form of ``nb`` (a NotebookNode or a plain dict); ``nb`` is left unchanged."""
     if not isinstance(nb, dict) or "cells" not in nb:
@@ -228,7 +235,8 @@ def normalize(nb: dict[str, Any]) -> nbformat.NotebookNode:
         cell["metadata"] = cmeta
         cell["source"] = _text(cell.get("source", ""))
         if cell.get("cell_type") == "code":
-            cell["outputs"] = _merge_streams([dict(out) for out in cell.get("outputs", [])])
+            live = LIVE_TIMING_TAG in cmeta.get("tags", [])
+            cell["outputs"] = [] if live else _merge_streams([dict(out) for out in cell.get("outputs", [])])
             for out in cell["outputs"]:
                 if "text" in out:
                     out["text"] = _text(out["text"])
