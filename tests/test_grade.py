@@ -32,6 +32,7 @@ from lecture_lib.grade import kernel as kernel_mod
 from lecture_lib.grade.core import Fail, Outcome, evaluate, find_question, known_parts, questions_for
 from lecture_lib.grade.kernel import LearnerKernel
 from lecture_lib.grade.runner import grade_notebook, parse_envelope, part_of, probe_cell, probe_source
+from lecture_lib.grade.feedback import evaluate_locally
 from tools.make_exercises import find_regions, question_regions, replace_regions, with_region_replaced
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,13 +90,9 @@ def by_id(report: Any) -> dict[str, Outcome]:
     return {o.id: o for o in report.outcomes}
 
 
-def local(qid: str, ns: dict[str, Any], seed: int = 0) -> Outcome:
+def local(qid: str, ns: dict, seed: int = 0):
     """Probe + judge in this process (what check() does), with a chosen seed."""
-    q = find_question(qid)
-    inputs = q.make_inputs(np.random.default_rng(seed))
-    wire = probe_runtime.decode(probe_runtime.encode(inputs), plain_arrays=True)
-    envelope = json.loads(json.dumps(probe_runtime.run(q.probe, ns, wire)))
-    return evaluate(q, inputs, envelope)
+    return evaluate_locally(qid, ns, seed)
 
 
 def wrong_ns(qid: str, k: int, code: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from lecture_lib.grade import probe_runtime
 from lecture_lib.grade.core import evaluate, find_question, questions_for
 from lecture_lib.grade.runner import grade_notebook
+from lecture_lib.grade.feedback import evaluate_locally
 from tools.make_exercises import make_exercise, with_region_replaced
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,12 +45,9 @@ def namespace(nb: Any) -> dict[str, Any]:
     return ns
 
 
-def local(qid: str, ns: dict[str, Any], seed: int = 0):
-    q = find_question(qid)
-    inputs = q.make_inputs(np.random.default_rng(seed))
-    wire = probe_runtime.decode(probe_runtime.encode(inputs), plain_arrays=True)
-    envelope = json.loads(json.dumps(probe_runtime.run(q.probe, ns, wire)))
-    return evaluate(q, inputs, envelope)
+def local(qid: str, ns: dict, seed: int = 0):
+    """Probe + judge in this process (what check() does), with a chosen seed."""
+    return evaluate_locally(qid, ns, seed)
 
 
 def test_questions_and_points():

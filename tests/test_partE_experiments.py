@@ -29,6 +29,7 @@ from lecture_lib.experiments import partE as ex  # noqa: E402
 from lecture_lib.grade import probe_runtime  # noqa: E402
 from lecture_lib.grade.core import evaluate, find_question, questions_for  # noqa: E402
 from lecture_lib.grade.runner import grade_notebook  # noqa: E402
+from lecture_lib.grade.feedback import evaluate_locally  # noqa: E402
 from lecture_lib.viz import partE as viz  # noqa: E402
 from tools.make_exercises import with_region_replaced  # noqa: E402
 
@@ -223,11 +224,8 @@ def _namespace(nb) -> dict:
 
 
 def _local(qid: str, ns: dict, seed: int):
-    q = find_question(qid)
-    inputs = q.make_inputs(np.random.default_rng(seed))
-    wire = probe_runtime.decode(probe_runtime.encode(inputs), plain_arrays=True)
-    envelope = json.loads(json.dumps(probe_runtime.run(q.probe, ns, wire)))
-    return evaluate(q, inputs, envelope)
+    """Probe + judge in this process (what check() does), with a chosen seed."""
+    return evaluate_locally(qid, ns, seed)
 
 
 def test_part_e_questions_and_points():

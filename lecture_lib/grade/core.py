@@ -202,6 +202,17 @@ def find_question(question_id: str) -> Question:
 
 
 # ---------------------------------------------------------------------------------- helpers for judges
+def plain(value: Any) -> Any:
+    """Decoded probe results as plain Python: ``Arr`` arrays become (nested) lists, inside tuples and lists too."""
+    if isinstance(value, Arr):
+        return value.value.tolist()
+    if isinstance(value, tuple):
+        return tuple(plain(x) for x in value)
+    if isinstance(value, list):
+        return [plain(x) for x in value]
+    return value
+
+
 def describe(value: Any) -> str:
     """A short human description of a decoded value, for messages."""
     if isinstance(value, Arr):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import probe_runtime
-from .core import evaluate, find_question
+from .core import Outcome, evaluate, find_question
 
 #: Seed of the inputs ``check`` uses (the command-line grader draws a fresh one every run).
 LOCAL_SEED = 2026
@@ -36,6 +36,19 @@ def _namespace(frame_globals: dict[str, Any]) -> Any:
     return frame_globals
 
 
+def evaluate_locally(question_id: str, namespace: Any, seed: int = LOCAL_SEED) -> Outcome:
+    """Probe and judge ``question_id`` in this process, on the names in ``namespace``; returns the Outcome.
+
+    What :func:`check` prints and what the tests use to judge a namespace directly. The inputs travel through
+    the same wire format as with the command-line grader, so the judge sees exactly what it would see there.
+    """
+    question = find_question(question_id)
+    inputs = question.make_inputs(np.random.default_rng(seed))
+    kernel_inputs = probe_runtime.decode(probe_runtime.encode(inputs), plain_arrays=True)
+    envelope = json.loads(json.dumps(probe_runtime.run(question.probe, namespace, kernel_inputs)))
+    return evaluate(question, inputs, envelope)
+
+
 def check(question_id: str) -> None:
     """Check your answer to ``question_id`` (e.g. ``"A1"``) and print one line of feedback; returns None.
 
@@ -47,12 +60,7 @@ def check(question_id: str) -> None:
         frame = sys._getframe(1)
         ns = _namespace(frame.f_globals)
         del frame
-        question = find_question(question_id)
-        inputs = question.make_inputs(np.random.default_rng(LOCAL_SEED))
-        # Same wire format as the command-line grader: the judge sees exactly what it would see there.
-        kernel_inputs = probe_runtime.decode(probe_runtime.encode(inputs), plain_arrays=True)
-        envelope = json.loads(json.dumps(probe_runtime.run(question.probe, ns, kernel_inputs)))
-        print(evaluate(question, inputs, envelope).feedback_line())
+        print(evaluate_locally(question_id, ns).feedback_line())
     except KeyboardInterrupt:
         print(f"{question_id}: interrupted (does your code loop forever?)")
     except ValueError as err:

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .core import Fail, Question, describe, raised
-from .probe_runtime import Arr, call, get_function
+from .core import describe, Fail, plain, Question, raised
+from .probe_runtime import call, get_function
 
 __all__ = ["QUESTIONS"]
 
@@ -39,19 +39,9 @@ def _resilience() -> Any:
     return resilience
 
 
-def _plain(value: Any) -> Any:
-    """NumPy scalars and small arrays (decoded as ``Arr``) as Python numbers/lists, recursively."""
-    if isinstance(value, Arr):
-        return value.value.tolist()
-    if isinstance(value, tuple):
-        return tuple(_plain(x) for x in value)
-    if isinstance(value, list):
-        return [_plain(x) for x in value]
-    return value
-
 
 def _int_list(value: Any, what: str, label: str) -> list[int]:
-    value = _plain(value)
+    value = plain(value)
     if not isinstance(value, (list, tuple)) or not all(isinstance(x, int) and not isinstance(x, bool) for x in value):
         raise Fail(f"{what} must return a list of ints; got {describe(value)} for {label}")
     return list(value)
@@ -126,7 +116,7 @@ def probe_d2(ns: Any, inputs: Any) -> Any:
 def judge_d2(inputs: Any, result: Any) -> str:
     sv = _serving()
     for (label, weights, n), got in zip(inputs["sequences"], result["sequences"]):
-        got = _plain(got)
+        got = plain(got)
         raised(got, "smooth_wrr_step", label)
         if not isinstance(got, list):
             raise Fail(f"smooth_wrr_step must return a pair (chosen, new_current); got {describe(got)} for {label}")
@@ -141,7 +131,7 @@ def judge_d2(inputs: Any, result: Any) -> str:
             raise Fail(f"repeated smooth_wrr_step from zero current weights with {label} must pick {want}; "
                        f"got {got}", hint)
     for (label, cur, weights), r in zip(inputs["steps"], result["steps"]):
-        r = _plain(r)
+        r = plain(r)
         raised(r, "smooth_wrr_step", label)
         if not (isinstance(r, (tuple, list)) and len(r) == 2):
             raise Fail(f"smooth_wrr_step must return a pair (chosen, new_current); got {describe(r)} for {label}")
@@ -178,7 +168,7 @@ def probe_d3(ns: Any, inputs: Any) -> Any:
 def judge_d3(inputs: Any, result: Any) -> str:
     sv = _serving()
     for (label, conns), r in zip(inputs["cases"], result):
-        r = _plain(r)
+        r = plain(r)
         raised(r, "least_connections_pick", label)
         want = sv.least_connections_pick(conns)
         if r != want or isinstance(r, bool):
@@ -214,7 +204,7 @@ def probe_d4(ns: Any, inputs: Any) -> Any:
 def judge_d4(inputs: Any, result: Any) -> str:
     sv = _serving()
     for (label, prev, sample, alpha), r in zip(inputs["cases"], result):
-        r = _plain(r)
+        r = plain(r)
         raised(r, "ewma_update", label)
         if not isinstance(r, (int, float)) or isinstance(r, bool):
             raise Fail(f"ewma_update must return a number; got {describe(r)} for {label}")
@@ -225,7 +215,7 @@ def judge_d4(inputs: Any, result: Any) -> str:
                 hint = "alpha weighs the NEW sample: alpha * sample + (1 - alpha) * previous"
             raise Fail(f"ewma_update({prev:.4g}, {sample:.4g}, {alpha:.4g}) must be {want:.6g}; got {r:.6g} "
                        f"for {label}", hint)
-    return f"EWMA updates match; the lecture's alpha = 0.1 moves 100 ms toward 500 ms to {float(_plain(result[0])):.4g} ms"
+    return f"EWMA updates match; the lecture's alpha = 0.1 moves 100 ms toward 500 ms to {float(plain(result[0])):.4g} ms"
 
 
 WRONG_D4 = """\
@@ -283,7 +273,7 @@ def probe_d5(ns: Any, inputs: Any) -> Any:
 
 def judge_d5(inputs: Any, result: Any) -> str:
     for (label, state, window, failed, cfg), r in zip(inputs["cases"], result):
-        r = _plain(r)
+        r = plain(r)
         raised(r, "breaker_on_result", label)
         if not (isinstance(r, (tuple, list)) and len(r) == 2 and isinstance(r[0], str)
                 and isinstance(r[1], (tuple, list))):

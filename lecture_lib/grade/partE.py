@@ -18,20 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from .core import Fail, Question, as_number, describe, raised
-from .probe_runtime import Arr, call, get_function
+from .core import as_number, describe, Fail, plain, Question, raised
+from .probe_runtime import call, get_function
 
 __all__ = ["QUESTIONS"]
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Arr):
-        return value.value.tolist()
-    if isinstance(value, tuple):
-        return tuple(_plain(x) for x in value)
-    if isinstance(value, list):
-        return [_plain(x) for x in value]
-    return value
 
 
 def _close(got: float, want: float, rel: float = 1e-9) -> bool:
@@ -117,7 +108,7 @@ def judge_e2(inputs: Any, result: Any) -> str:
 
     for (label, s, t, inf, kw), r in zip(inputs["cases"], result):
         raised(r, "scaler_update", label)
-        r = _plain(r)
+        r = plain(r)
         if not (isinstance(r, (tuple, list)) and len(r) == 2):
             raise Fail(f"scaler_update must return a pair (new_scale, new_growth_tracker); got {describe(r)} for {label}")
         want = mp.update_scale(s, t, inf, **kw)
