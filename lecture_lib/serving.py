@@ -1,4 +1,4 @@
-"""Load balancing for inference servers: a discrete-event simulator, the balancing policies, queueing theory.
+"""Load balancing for inference servers: the balancing policies and a discrete-event simulator.
 
 Taught in ``notebooks/partD_distributed_inference.ipynb`` (Part D; the lecture's section 3.D.1).
 
@@ -26,7 +26,9 @@ cumulative work ``W(t)``, Lindley's recursion runs in work units, and results ar
 
 ``policy="shared_queue"`` is the M/M/c model: one FIFO queue in front of all workers; a request starts on
 whichever worker frees up first (on the longest-idle worker when several are idle). It is what Erlang's
-formulas describe, so it validates the simulator against theory.
+formulas describe, so it validates the simulator against theory. The theory itself (M/M/1, Erlang C, M/M/c,
+the supermarket model, Lindley's recursion) lives in :mod:`lecture_lib.queueing` (Part C); it is re-exported
+here under the same names, so ``serving.erlang_c`` is ``queueing.erlang_c``.
 
 Random numbers come from ``numpy.random.SeedSequence(seed)``: arrivals, service work and the policy's own
 coin flips use separate streams, so two policies run with the same seed see exactly the same requests
@@ -41,6 +43,22 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 import numpy as np
+
+from lecture_lib._checks import integer as _integer
+from lecture_lib._checks import positive as _positive
+from lecture_lib.queueing import (
+    erlang_b,
+    erlang_c,
+    lindley,
+    mm1_sojourn_time,
+    mm1_waiting_time,
+    mmc_sojourn_time,
+    mmc_waiting_time,
+    supermarket_expected_max,
+    supermarket_sojourn_time,
+    supermarket_tail,
+    time_average_count,
+)
 
 __all__ = [
     "POLICIES",
@@ -67,7 +85,7 @@ __all__ = [
     "peak_ewma_decay",
     "peak_ewma_update",
     "peak_ewma_load",
-    # theory
+    # theory, re-exported from lecture_lib.queueing
     "mm1_sojourn_time",
     "mm1_waiting_time",
     "erlang_b",
@@ -97,15 +115,6 @@ _STATIC_POLICIES = ("random", "round_robin", "weighted_round_robin")
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _positive_finite(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    v = float(value)
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
-    return v
-
-
 def _rates(name: str, rates: Iterable[float]) -> np.ndarray:
     try:
         arr = np.asarray(list(rates) if not isinstance(rates, np.ndarray) else rates, dtype=float)
@@ -118,14 +127,6 @@ def _rates(name: str, rates: Iterable[float]) -> np.ndarray:
     return arr
 
 
-def _count(name: str, value: int, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= {minimum}; got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
-    return int(value)
-
-
 # --------------------------------------------------------------------------------------------------------------
 # pure pickers (the exercises re-implement these)
 # --------------------------------------------------------------------------------------------------------------
@@ -133,8 +134,8 @@ def _count(name: str, value: int, minimum: int = 1) -> int:
 
 def round_robin_sequence(n_workers: int, n: int, start: int = 0) -> np.ndarray:
     """Round-robin: request ``k`` goes to worker ``(start + k) mod n_workers``. O(1) per pick, ignores load."""
-    n_workers = _count("n_workers", n_workers)
-    n = _count("n", n, minimum=0)
+    n_workers = _integer("n_workers", n_workers)
+    n = _integer("n", n, minimum=0)
     return (np.arange(n, dtype=np.int64) + int(start)) % n_workers
 
 
@@ -168,7 +169,7 @@ def smooth_wrr_sequence(weights: Sequence[float], n: int) -> np.ndarray:
     zero), so only one period is computed and then tiled.
     """
     w = [float(x) for x in _rates("weights", weights)]
-    n = _count("n", n, minimum=0)
+    n = _integer("n", n, minimum=0)
     current = [0.0] * len(w)
     out: list[int] = []
     while len(out) < n:
@@ -220,7 +221,7 @@ def ewma_alpha(dt: float, tau: float) -> float:
     """The per-sample alpha of a time-decayed EWMA: ``alpha = 1 - exp(-dt / tau)`` for samples ``dt`` apart."""
     if dt < 0:
         raise ValueError(f"dt must be >= 0; got {dt!r}")
-    return 1.0 - math.exp(-dt / _positive_finite("tau", tau))
+    return 1.0 - math.exp(-dt / _positive("tau", tau))
 
 
 def peak_ewma_decay(cost: float, stamp: float, now: float, tau: float) -> float:
@@ -240,7 +241,7 @@ def peak_ewma_update(cost: float, stamp: float, rtt: float, now: float, tau: flo
     """
     if rtt < 0:
         raise ValueError(f"rtt must be >= 0; got {rtt!r}")
-    tau = _positive_finite("tau", tau)
+    tau = _positive("tau", tau)
     if rtt > cost:
         return rtt, now
     w = math.exp(-max(now - stamp, 0.0) / tau)
@@ -364,7 +365,7 @@ class PeakEwma(_Balancer):
 
     def __init__(self, n_workers: int, tau: float, initial_cost: float, rng: np.random.Generator) -> None:
         super().__init__(n_workers)
-        self.tau = _positive_finite("tau", tau)
+        self.tau = _positive("tau", tau)
         self.cost = [float(initial_cost)] * n_workers
         self.stamp = [0.0] * n_workers
         self._u = _Uniforms(rng)
@@ -530,7 +531,7 @@ class SimResult:
 
     def percentile(self, q, *, warmup: int = 0):
         """Latency percentile(s) ``q`` in [0, 100], skipping the first ``warmup`` requests."""
-        lat = self.latencies[_count("warmup", warmup, minimum=0):]
+        lat = self.latencies[_integer("warmup", warmup, minimum=0):]
         if lat.size == 0:
             raise ValueError(f"warmup must leave at least one request; got warmup={warmup} for {self.latencies.size}")
         return np.percentile(lat, q)
@@ -587,9 +588,7 @@ class SimResult:
         t1 = self.horizon if t1 is None else float(t1)
         if not t1 > t0:
             raise ValueError(f"t1 must be > t0; got t0={t0!r}, t1={t1!r}")
-        # area under N(t) on [t0, t1] = sum over requests of the overlap of [arrival, departure) with it
-        overlap = np.minimum(self.departure_times, t1) - np.maximum(self.arrival_times, t0)
-        return float(np.clip(overlap, 0.0, None).sum() / (t1 - t0))
+        return time_average_count(self.arrival_times, self.departure_times, t0, t1)
 
     def queue_length_pmf(self, t0: float = 0.0, t1: float | None = None) -> np.ndarray:
         """Time-averaged distribution of one worker's queue length (averaged over workers) on ``[t0, t1]``.
@@ -676,10 +675,10 @@ def simulate(
     """
     if not isinstance(policy, str) or policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}; got {policy!r}")
-    lam = _positive_finite("arrival_rate", arrival_rate)
+    lam = _positive("arrival_rate", arrival_rate)
     rates = _rates("service_rates", service_rates)
-    n = _count("n_requests", n_requests)
-    seed = _count("seed", seed, minimum=0)
+    n = _integer("n_requests", n_requests)
+    seed = _integer("seed", seed, minimum=0)
     c = rates.size
     events = tuple(events)
     for e in events:
@@ -688,7 +687,7 @@ def simulate(
         if isinstance(e.worker, bool) or not isinstance(e.worker, (int, np.integer)) or not 0 <= e.worker < c:
             raise ValueError(f"event worker must be an index in 0..{c - 1}; got {e.worker!r}")
     if tau is not None:
-        tau = _positive_finite("tau", tau)
+        tau = _positive("tau", tau)
     if policy == "p2c" and c < 2:
         raise ValueError(f"policy 'p2c' needs at least 2 workers; got service_rates of length {c}")
     if steady_state:
@@ -728,10 +727,7 @@ def _lindley_per_worker(arrivals, service, assign, c, profiles):
         a = arrivals[idx]
         prof = profiles[w]
         u = a if prof is None else prof.work(a)
-        s = service[idx]
-        cum = np.cumsum(s)
-        d = cum + np.maximum.accumulate(u - cum + s)
-        st = np.maximum(u, np.concatenate([[-np.inf], d[:-1]]))  # service starts at max(arrival, previous departure)
+        st, d = lindley(u, service[idx])
         if prof is not None:
             d, st = prof.time(d), prof.time(st)
             st = np.maximum(st, a)
@@ -810,124 +806,3 @@ def _shared_queue(arrivals, unit_work, rates, profiles):
         start[k] = st
         depart[k] = d
     return assign, start, depart
-
-
-# --------------------------------------------------------------------------------------------------------------
-# queueing theory (the validation targets)
-# --------------------------------------------------------------------------------------------------------------
-
-
-def _stable(arrival_rate: float, capacity: float, what: str) -> None:
-    if arrival_rate >= capacity:
-        raise ValueError(
-            f"arrival_rate={arrival_rate:g} must be below {what}={capacity:g}: otherwise the queue grows without "
-            "bound and there is no steady state"
-        )
-
-
-def mm1_sojourn_time(arrival_rate: float, service_rate: float) -> float:
-    """M/M/1 mean time in system: ``W = 1 / (mu - lambda)`` (requires lambda < mu)."""
-    lam = _positive_finite("arrival_rate", arrival_rate)
-    mu = _positive_finite("service_rate", service_rate)
-    _stable(lam, mu, "service_rate")
-    return 1.0 / (mu - lam)
-
-
-def mm1_waiting_time(arrival_rate: float, service_rate: float) -> float:
-    """M/M/1 mean wait before service: ``Wq = rho / (mu - lambda)``, rho = lambda / mu."""
-    w = mm1_sojourn_time(arrival_rate, service_rate)
-    return (arrival_rate / service_rate) * w
-
-
-def erlang_b(c: int, offered_load: float) -> float:
-    """Erlang B (blocking probability of M/M/c/c), by the stable recursion ``B_k = a B_{k-1} / (k + a B_{k-1})``."""
-    c = _count("c", c)
-    a = _positive_finite("offered_load", offered_load)
-    b = 1.0
-    for k in range(1, c + 1):
-        b = a * b / (k + a * b)
-    return b
-
-
-def erlang_c(c: int, offered_load: float) -> float:
-    """Erlang C: probability an arrival waits in M/M/c, ``C = B / (1 - rho (1 - B))`` with rho = a / c < 1.
-
-    ``offered_load`` a = lambda / mu in Erlangs.
-    """
-    c = _count("c", c)
-    a = _positive_finite("offered_load", offered_load)
-    _stable(a, float(c), "c (offered_load is lambda/mu in Erlangs)")
-    b = erlang_b(c, a)
-    rho = a / c
-    return b / (1.0 - rho * (1.0 - b))
-
-
-def mmc_waiting_time(arrival_rate: float, service_rate: float, c: int) -> float:
-    """M/M/c mean wait in queue: ``Wq = C(c, a) / (c mu - lambda)``, a = lambda / mu."""
-    lam = _positive_finite("arrival_rate", arrival_rate)
-    mu = _positive_finite("service_rate", service_rate)
-    c = _count("c", c)
-    _stable(lam, c * mu, "c * service_rate")
-    return erlang_c(c, lam / mu) / (c * mu - lam)
-
-
-def mmc_sojourn_time(arrival_rate: float, service_rate: float, c: int) -> float:
-    """M/M/c mean time in system: ``W = Wq + 1 / mu``."""
-    return mmc_waiting_time(arrival_rate, service_rate, c) + 1.0 / service_rate
-
-
-def _load_d(load: float, d: int) -> tuple[float, int]:
-    if isinstance(load, bool) or not isinstance(load, (int, float, np.floating)) or not 0 < load < 1:
-        raise ValueError(f"load must be in (0, 1) (per-worker arrival rate / service rate); got {load!r}")
-    return float(load), _count("d", d)
-
-
-def supermarket_tail(load: float, d: int, i) -> np.ndarray | float:
-    """Supermarket model (N -> infinity, join the shortest of d random queues): fraction of queues with >= i.
-
-    ``s_i = load ** ((d**i - 1) / (d - 1))`` for d >= 2 (doubly exponential decay), ``load ** i`` for d = 1.
-    """
-    load, d = _load_d(load, d)
-    i = np.asarray(i, dtype=float)
-    if np.any(i < 0):
-        raise ValueError(f"i must be >= 0; got {i}")
-    expo = i if d == 1 else (float(d) ** i - 1.0) / (d - 1.0)
-    out = load**expo
-    return float(out) if out.ndim == 0 else out
-
-
-def supermarket_sojourn_time(load: float, d: int, service_rate: float = 1.0) -> float:
-    """Supermarket model mean time in system: ``sum_{i>=1} s_i / load`` in units of ``1/service_rate``.
-
-    d = 1 gives M/M/1's ``1 / (1 - load)``; d = 2 is far smaller at high load.
-    """
-    load, d = _load_d(load, d)
-    mu = _positive_finite("service_rate", service_rate)
-    total = 0.0
-    i = 1
-    while True:
-        s = supermarket_tail(load, d, i)
-        total += s
-        if s < 1e-15 * max(total, 1e-300) or i > 100000:
-            break
-        i += 1
-    return total / load / mu
-
-
-def supermarket_expected_max(n_workers: int, load: float, d: int) -> float:
-    """Expected longest queue among ``n_workers`` if queues were independent with the fixed-point tails.
-
-    ``E[max] = sum_{i>=1} (1 - (1 - s_i) ** N)``; for d = 2 it grows like log log N / log 2, for d = 1 like log N.
-    """
-    n = _count("n_workers", n_workers)
-    load, d = _load_d(load, d)
-    total = 0.0
-    i = 1
-    while True:
-        s = supermarket_tail(load, d, i)
-        term = -math.expm1(n * math.log1p(-s)) if s < 1 else 1.0
-        total += term
-        if term < 1e-12 or i > 100000:
-            break
-        i += 1
-    return total

@@ -143,7 +143,7 @@ def test_retry_storm_jitter_beats_lockstep():
 
 # ---------------------------------------------------------------------------------------------- theory checks
 def test_mm1_and_mmc_checks_contain_theory():
-    m1 = ex.mm1_check((0.5, 0.8), n_requests=10000, reps=6)
+    m1 = ex.mm1_simulator_check((0.5, 0.8), n_requests=10000, reps=6)
     assert m1["theory inside CI"].all() and (m1["rel. error"].abs() < 0.05).all()
     mc = ex.mmc_check((0.7,), c=10, n_requests=10000, reps=6)
     assert mc["theory inside CI"].all()

@@ -89,7 +89,7 @@ def test_vectorized_lindley_equals_the_loop(ia: list[float], data: st.DataObject
 
 
 def test_bad_inputs() -> None:
-    with pytest.raises(ValueError, match="arrival_rate must be < service_rate"):
+    with pytest.raises(ValueError, match="arrival_rate=.* must be below service_rate"):
         mm1(10, 10)
     with pytest.raises(ValueError, match="service_rate must be a finite number > 0"):
         mm1(1, -1)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lecture_lib import queueing as qt
 from lecture_lib import resilience as rs
 from lecture_lib import serving as sv
 
@@ -36,7 +37,7 @@ __all__ = [
     "slow_worker_experiment",
     "breaker_timeline",
     "retry_storm_table",
-    "mm1_check",
+    "mm1_simulator_check",
     "mmc_check",
     "littles_law_check",
     "p2c_supermarket_check",
@@ -296,7 +297,7 @@ def _ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     return float(x.mean()), float(half)
 
 
-def mm1_check(loads: Sequence[float] = (0.5, 0.8, 0.9), *, mu: float = 1.0, n_requests: int = 20000,
+def mm1_simulator_check(loads: Sequence[float] = (0.5, 0.8, 0.9), *, mu: float = 1.0, n_requests: int = 20000,
               reps: int = 8) -> pd.DataFrame:
     """Simulated M/M/1 mean latency (``reps`` replications, 95 % CI) against ``W = 1 / (mu - lambda)``."""
     rows = []
@@ -305,7 +306,7 @@ def mm1_check(loads: Sequence[float] = (0.5, 0.8, 0.9), *, mu: float = 1.0, n_re
         means = [sv.simulate("round_robin", arrival_rate=lam, service_rates=[mu], n_requests=n_requests, seed=s)
                  .latencies[n_requests // 10:].mean() for s in range(reps)]
         m, h = _ci(np.array(means))
-        w = sv.mm1_sojourn_time(lam, mu)
+        w = qt.mm1_sojourn_time(lam, mu)
         rows.append({"rho": load, "theory W": w, "simulated W": m, "95% CI ±": h,
                      "rel. error": (m - w) / w, "theory inside CI": abs(m - w) <= h})
     return pd.DataFrame(rows)
@@ -320,8 +321,8 @@ def mmc_check(loads: Sequence[float] = (0.7, 0.9), *, c: int = 10, mu: float = 1
         waits = [sv.simulate("shared_queue", arrival_rate=lam, service_rates=[mu] * c, n_requests=n_requests,
                              seed=s).waits[n_requests // 10:].mean() for s in range(reps)]
         m, h = _ci(np.array(waits))
-        wq = sv.mmc_waiting_time(lam, mu, c)
-        rows.append({"rho": load, "P(wait) Erlang C": sv.erlang_c(c, lam / mu), "theory Wq": wq,
+        wq = qt.mmc_waiting_time(lam, mu, c)
+        rows.append({"rho": load, "P(wait) Erlang C": qt.erlang_c(c, lam / mu), "theory Wq": wq,
                      "simulated Wq": m, "95% CI ±": h, "rel. error": (m - wq) / wq,
                      "theory inside CI": abs(m - wq) <= h})
     return pd.DataFrame(rows)
@@ -359,9 +360,9 @@ def p2c_supermarket_check(*, load: float = 0.9, n_workers: int = 100, n_requests
         pmf = r.queue_length_pmf(t_half, float(r.arrival_times[-1]))
         sim = [float(pmf[i:].sum()) if i < pmf.size else 0.0 for i in range(1, max_i + 1)]  # P(length >= i)
         out[f"simulated d={d}"] = sim
-        out[f"theory d={d}"] = [float(sv.supermarket_tail(load, d, i)) for i in range(1, max_i + 1)]
+        out[f"theory d={d}"] = [float(qt.supermarket_tail(load, d, i)) for i in range(1, max_i + 1)]
         lat = r.latencies[n_requests // 2:]
-        out.setdefault("_mean", {})[d] = (float(lat.mean()), sv.supermarket_sojourn_time(load, d))
+        out.setdefault("_mean", {})[d] = (float(lat.mean()), qt.supermarket_sojourn_time(load, d))
     means = out.pop("_mean")
     df = pd.DataFrame(out).set_index("i")
     df.attrs["mean latency"] = means
