@@ -47,7 +47,6 @@ __all__ = [
     "lloyd_max_gaussian",
     "lloyd_max",
     "quantize_to_levels",
-    "panter_dite_mse",
 ]
 
 
@@ -70,11 +69,6 @@ def gaussian_rd_bound(bits: float, sigma: float = 1.0) -> float:
     if not (isinstance(sigma, (int, float, np.integer, np.floating)) and math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma must be a finite number > 0; got {sigma!r}")
     return float(sigma) ** 2 * 2.0 ** (-2.0 * float(bits))
-
-
-def panter_dite_mse(bits: int) -> float:
-    """High-rate approximation of the Lloyd-Max MSE on ``N(0, 1)``: ``sqrt(3) pi / 2 * 2**(-2 bits)``."""
-    return math.sqrt(3) * math.pi / 2 * 2.0 ** (-2 * _check_bits(bits))
 
 
 def gaussian_block_absmax(block_size: int) -> float:

@@ -46,6 +46,7 @@ __all__ = [
     "evaluate_alerts",
     "reset_time",
     "simulate_incident",
+    "windowed_burn_rate",
     "threshold_for",
     "time_to_exhaustion",
 ]
@@ -273,12 +274,14 @@ def simulate_incident(
     request_rate: float = 100.0,
     step: float = MINUTE,
     rng: np.random.Generator,
+    other_incidents: Sequence[tuple[float, float, float]] = (),
 ) -> IncidentTrace:
     """A request stream with a step-shaped incident: Poisson request counts per ``step``, binomial errors.
 
     The error probability is ``base_error_rate`` outside ``[incident_start, incident_start + duration)`` and
     ``incident_error_rate`` inside it (a step that straddles an edge uses the time-weighted mix).
-    ``slo`` is only validated here (it is used by :func:`evaluate_alerts`).
+    ``other_incidents``: further ``(start, duration, error_rate)`` steps added the same way; the trace marks
+    only the first incident. ``slo`` is only validated here (it is used by :func:`evaluate_alerts`).
     """
     _check_slo(slo)
     b = _check_rate(base_error_rate, "base_error_rate")
@@ -289,20 +292,37 @@ def simulate_incident(
         raise TypeError("rng must be a numpy.random.Generator (np.random.default_rng(seed))")
     if float(request_rate) <= 0 or not math.isfinite(float(request_rate)):
         raise ValueError(f"request_rate must be a finite number of requests per second > 0; got {request_rate}")
-    s0 = float(incident_start)
-    dur = float(incident_duration)
-    if not (math.isfinite(s0) and math.isfinite(dur)) or s0 < 0 or dur < 0:
-        raise ValueError(f"incident_start and incident_duration must be finite and >= 0; got {s0}, {dur}")
+    incidents = [(incident_start, incident_duration, e)]
+    for extra in other_incidents:
+        if len(extra) != 3:
+            raise ValueError(f"other_incidents must hold (start, duration, error_rate) triples; got {extra!r}")
+        incidents.append((extra[0], extra[1], _check_rate(extra[2], "other_incidents error_rate")))
+    for s0, dur, _rate in incidents:
+        if not (math.isfinite(float(s0)) and math.isfinite(float(dur))) or float(s0) < 0 or float(dur) < 0:
+            raise ValueError(f"incident_start and incident_duration must be finite and >= 0; got {s0}, {dur}")
     n = int(round(total / step))
     if n < 1:
         raise ValueError("total_duration must be at least one step long")
     ends = step * np.arange(1, n + 1)
     starts = ends - step
-    overlap = np.clip(np.minimum(ends, s0 + dur) - np.maximum(starts, s0), 0.0, step) / step
-    p = b + (e - b) * overlap
+    p = np.full(n, b)
+    for s0, dur, rate in incidents:
+        s0, dur = float(s0), float(dur)
+        overlap = np.clip(np.minimum(ends, s0 + dur) - np.maximum(starts, s0), 0.0, step) / step
+        p = p + (rate - b) * overlap
+    s0, dur = float(incident_start), float(incident_duration)
     requests = rng.poisson(float(request_rate) * step, size=n)
     errors = rng.binomial(requests, p)
     return IncidentTrace(ends, requests, errors, step, s0, s0 + dur)
+
+
+def windowed_burn_rate(trace: IncidentTrace, window: float, slo: float) -> np.ndarray:
+    """Burn rate over the trailing ``window`` seconds at the end of every step: error ratio / (1 - SLO).
+
+    The window is rounded to whole steps (at least one); near the start of the trace it covers fewer steps.
+    """
+    steps = max(1, int(round(float(window) / trace.step)))
+    return _window_ratio(trace.requests, trace.errors, steps) / error_budget(slo)
 
 
 def _window_ratio(requests: np.ndarray, errors: np.ndarray, steps: int) -> np.ndarray:

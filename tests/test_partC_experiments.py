@@ -97,8 +97,8 @@ def test_incident_experiment_tells_the_notebook_story():
     assert math.isinf(t.loc["fast burn", "slow leak: fires after (min)"])
     assert t.loc["slow burn", "slow leak: fires after (min)"] < 180
     # windowed burn of the lecture rule vs slo.evaluate_alerts: same window arithmetic
-    b1 = ex.windowed_burn(inc["trace"], slo.HOUR, 0.999)
-    b5 = ex.windowed_burn(inc["trace"], 5 * slo.MINUTE, 0.999)
+    b1 = slo.windowed_burn_rate(inc["trace"], slo.HOUR, 0.999)
+    b5 = slo.windowed_burn_rate(inc["trace"], 5 * slo.MINUTE, 0.999)
     thr = 14.4 * (1 - 1e-9)
     assert np.array_equal((b1 >= thr) & (b5 >= thr), inc["firing"]["fast burn"])
 

@@ -51,7 +51,6 @@ __all__ = [
     "sampling_costs",
     "slo_summary",
     "traced_request_log",
-    "windowed_burn",
 ]
 
 TIMINGS_PATH = Path(__file__).resolve().parent / "data" / "partC_timings.json"
@@ -189,18 +188,6 @@ def p99_table(samples: np.ndarray, q: float = 0.99) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------------
 
 
-def windowed_burn(trace: slo.IncidentTrace, window: float, slo_target: float) -> np.ndarray:
-    """Burn rate over the trailing ``window`` seconds at the end of every step (errors / requests / budget)."""
-    steps = max(1, int(round(float(window) / trace.step)))
-    cr = np.concatenate([[0], np.cumsum(trace.requests)])
-    ce = np.concatenate([[0], np.cumsum(trace.errors)])
-    k = np.arange(1, trace.requests.size + 1)
-    lo = np.maximum(k - steps, 0)
-    req = cr[k] - cr[lo]
-    ratio = np.divide(ce[k] - ce[lo], req, out=np.zeros(req.shape), where=req > 0)
-    return ratio / slo.error_budget(slo_target)
-
-
 def incident_experiment(*, seed: int = 0, slo_target: float = 0.999) -> dict[str, Any]:
     """Four days of traffic (100 req/s, 1-minute steps) with three events, and which alerts fire when.
 
@@ -219,18 +206,12 @@ def incident_experiment(*, seed: int = 0, slo_target: float = 0.999) -> dict[str
     base = 0.0002
     events = [("blip", 20 * slo.HOUR, 10 * slo.MINUTE, 0.05), ("outage", 40 * slo.HOUR, 30 * slo.MINUTE, 0.10),
               ("slow leak", 60 * slo.HOUR, 24 * slo.HOUR, 0.003)]
-    n = int(total / step)
-    ends = step * np.arange(1, n + 1)
-    starts = ends - step
-    p = np.full(n, base)
-    for _name, s0, dur, rate in events:
-        overlap = np.clip(np.minimum(ends, s0 + dur) - np.maximum(starts, s0), 0.0, step) / step
-        p = p + (rate - base) * overlap
-    requests = rng.poisson(100.0 * step, size=n)
-    errs = rng.binomial(requests, p)
-    trace = slo.IncidentTrace(ends, requests, errs, step, events[1][1], events[1][1] + events[1][2])
+    _, s0, dur, rate = events[1]  # the outage is the incident the trace marks
+    trace = slo.simulate_incident(slo=slo_target, base_error_rate=base, incident_error_rate=rate, incident_start=s0,
+                                  incident_duration=dur, total_duration=total, request_rate=100.0, step=step, rng=rng,
+                                  other_incidents=[(s, d, r) for _n, s, d, r in (events[0], events[2])])
     firing = dict(slo.evaluate_alerts(trace, slo_target))
-    burn = {w: windowed_burn(trace, s, slo_target) for w, s in
+    burn = {w: slo.windowed_burn_rate(trace, s, slo_target) for w, s in
             (("5 min", 5 * slo.MINUTE), ("1 h", slo.HOUR), ("6 h", 6 * slo.HOUR), ("3 d", 3 * slo.DAY))}
     firing["lecture: 1 h >= 14.4 and 6 h >= 6"] = (burn["1 h"] >= 14.4) & (burn["6 h"] >= 6)
     firing["naive: 5 min >= 14.4"] = burn["5 min"] >= 14.4 * (1 - 1e-9)
