@@ -84,7 +84,7 @@ def main() -> int:
 
     print("\nPer-worker queues, 5,000 requests (one widget update per policy), 4 heterogeneous workers:")
     rates = [2.0, 1.0, 1.0, 0.5]
-    for policy in serving.POLICIES:
+    for policy in serving.SIMULATOR_POLICIES:
         t, _ = best_of(
             lambda: serving.simulate(policy, arrival_rate=0.8 * sum(rates), service_rates=rates, n_requests=5000), 3
         )

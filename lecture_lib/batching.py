@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 __all__ = [
-    "POLICIES",
+    "BATCHING_POLICIES",
     "BatchingResult",
     "decode_step_lower_bound",
     "fit_step_cost",
@@ -58,7 +58,7 @@ __all__ = [
     "weight_bytes_per_token",
 ]
 
-POLICIES = ("static", "dynamic", "continuous")
+BATCHING_POLICIES = ("static", "dynamic", "continuous")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -96,8 +96,8 @@ def _check_cost(a, b) -> tuple[float, float]:
 
 
 def _check_policy(policy) -> str:
-    if policy not in POLICIES:
-        raise ValueError(f"policy must be one of {POLICIES}; got {policy!r}")
+    if policy not in BATCHING_POLICIES:
+        raise ValueError(f"policy must be one of {BATCHING_POLICIES}; got {policy!r}")
     return policy
 
 

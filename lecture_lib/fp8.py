@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 __all__ = [
-    "FORMATS",
+    "FP8_FORMATS",
     "encode",
     "decode",
     "fp8_round",
@@ -55,7 +55,7 @@ __all__ = [
     "quantize_weights_fp8",
 ]
 
-FORMATS = ("e4m3", "e5m2")
+FP8_FORMATS = ("e4m3", "e5m2")
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def _spec(fmt: Any) -> _Spec:
         return _Spec("e4m3", 4, 3, 7, False)
     if fmt == "e5m2":
         return _Spec("e5m2", 5, 2, 15, True)
-    raise ValueError(f"fmt must be one of {FORMATS} ('e4m3' = OCP E4M3FN, 'e5m2'); got {fmt!r}")
+    raise ValueError(f"fmt must be one of {FP8_FORMATS} ('e4m3' = OCP E4M3FN, 'e5m2'); got {fmt!r}")
 
 
 def _as_tensor(x: Any, name: str) -> torch.Tensor:

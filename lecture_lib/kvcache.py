@@ -150,7 +150,8 @@ class QuantizedKVStorage:
         return f"QuantizedKVStorage(kind={self.kind!r}, positions={self._len}, nbytes={self.nbytes})"
 
     # ----------------------------------------------------------------------------------- encode / decode
-    def _encode(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        """``[batch, heads, t, head_dim]`` floats -> (stored codes, per-vector scales or None), as ``kind`` says."""
         b, h, t, d = x.shape
         if self.kind in _FLOAT_KINDS:
             return x.to(_FLOAT_KINDS[self.kind]), None
@@ -166,7 +167,8 @@ class QuantizedKVStorage:
             codes = pack_int4(codes).reshape(b, h, t, -1)
         return codes, qt.scale
 
-    def _decode(self, codes: Tensor, scale: Tensor | None) -> Tensor:
+    def decode(self, codes: Tensor, scale: Tensor | None) -> Tensor:
+        """Stored codes and scales back to floats in the dtype of the last append (the inverse of :meth:`encode`)."""
         assert self._shape is not None and self._dtype is not None
         if self.kind in _FLOAT_KINDS:
             return codes.to(self._dtype)
@@ -212,7 +214,7 @@ class QuantizedKVStorage:
         if t_new == 0:
             return
         for i, x in enumerate((k, v)):
-            codes, scale = self._encode(x.detach())
+            codes, scale = self.encode(x.detach())
             self._codes[i].write(self._len, codes)
             if scale is not None:
                 self._scales[i].write(self._len, scale)
@@ -229,7 +231,7 @@ class QuantizedKVStorage:
         out = []
         for i in range(2):
             scale = None if self.kind in _FLOAT_KINDS else self._scales[i].view(self._len)
-            out.append(self._decode(self._codes[i].view(self._len), scale))
+            out.append(self.decode(self._codes[i].view(self._len), scale))
         return out[0], out[1]
 
     def truncate(self, length: int) -> None:

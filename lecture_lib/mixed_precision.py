@@ -42,7 +42,7 @@ __all__ = [
     "mixed_precision_step",
     "precision_grads",
     "train_run",
-    "FORMATS",
+    "FLOAT_FORMATS",
     "CATEGORIES",
     "FloatFormat",
     "GradientCastReport",
@@ -128,7 +128,7 @@ class FloatFormat:
 
 
 #: The formats of the course, by their short names.
-FORMATS: dict[str, FloatFormat] = {
+FLOAT_FORMATS: dict[str, FloatFormat] = {
     "fp32": FloatFormat("fp32", 8, 23),
     "fp16": FloatFormat("fp16", 5, 10),
     "bf16": FloatFormat("bf16", 8, 7),
@@ -155,11 +155,11 @@ def get_format(fmt: str | FloatFormat) -> FloatFormat:
     if isinstance(fmt, FloatFormat):
         return fmt
     if not isinstance(fmt, str):
-        raise TypeError(f"fmt must be a format name (one of {sorted(FORMATS)}); got {type(fmt).__name__}")
+        raise TypeError(f"fmt must be a format name (one of {sorted(FLOAT_FORMATS)}); got {type(fmt).__name__}")
     key = _ALIASES.get(fmt.lower(), fmt.lower())
-    if key not in FORMATS:
-        raise ValueError(f"fmt must be one of {sorted(FORMATS)} (or an alias such as 'float16'); got {fmt!r}")
-    return FORMATS[key]
+    if key not in FLOAT_FORMATS:
+        raise ValueError(f"fmt must be one of {sorted(FLOAT_FORMATS)} (or an alias such as 'float16'); got {fmt!r}")
+    return FLOAT_FORMATS[key]
 
 
 def format_table(names: Sequence[str] = ("fp32", "fp16", "bf16", "e4m3", "e5m2")) -> list[dict]:

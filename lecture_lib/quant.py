@@ -70,6 +70,8 @@ __all__ = [
     "quantize",
     "dequantize",
     "qrange",
+    "scale_and_zero_point",
+    "codes_from_scale",
     "pack_int4",
     "unpack_int4",
     "quantize_weights",
@@ -193,8 +195,15 @@ def _reduce_dims(ndim: int, axis: int | None) -> list[int]:
     return [d for d in range(ndim) if d != axis]
 
 
-def _params(xv: torch.Tensor, dims: list[int], bits: int, symmetric: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scale (float32) and zero point (float32 holding integers) reduced over ``dims`` with keepdim."""
+def scale_and_zero_point(
+    xv: torch.Tensor, dims: list[int], bits: int, symmetric: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale (float32) and zero point (float32 holding integers) reduced over ``dims`` with keepdim.
+
+    symmetric: ``s = amax / (2**(bits-1) - 1)``, z = 0; asymmetric: ``s = (max - min) / (2**bits - 1)``
+    with the range widened to include 0, ``z = round(-min / s)``. An all-zero slice gets s = 1.
+    The first half of :func:`quantize` (Part A, Zone 4); :func:`codes_from_scale` is the second.
+    """
     if not dims:  # nothing to reduce: every element has its own scale
         lo_in, hi_in = xv, xv
     else:
@@ -215,7 +224,8 @@ def _params(xv: torch.Tensor, dims: list[int], bits: int, symmetric: bool) -> tu
     return scale, zp
 
 
-def _codes(xv: torch.Tensor, scale: torch.Tensor, zp: torch.Tensor, bits: int, symmetric: bool) -> torch.Tensor:
+def codes_from_scale(xv: torch.Tensor, scale: torch.Tensor, zp: torch.Tensor, bits: int, symmetric: bool) -> torch.Tensor:
+    """Integer codes (as floats) ``q = clamp(round(x / s) + z, qmin, qmax)``, round half to even (Part A, Zone 4)."""
     qmin, qmax = qrange(bits, symmetric)
     return torch.clamp(torch.round(xv / scale) + zp, qmin, qmax)
 
@@ -226,7 +236,7 @@ _BLOCK = 1 << 16  # elements per block when computing codes: the temporaries sta
 def _codes_blockwise(
     xv: torch.Tensor, scale: torch.Tensor, zp: torch.Tensor, bits: int, symmetric: bool, dtype: torch.dtype
 ) -> torch.Tensor:
-    """:func:`_codes` applied to blocks of rows along dim 0, each block checked finite and stored as ``dtype``.
+    """:func:`codes_from_scale` applied to blocks of rows along dim 0, each block checked finite and stored as ``dtype``.
 
     Same arithmetic element by element as one call on the whole tensor, but the float temporaries are
     block-sized (cache-resident) instead of full-sized, and the finiteness check rides along.
@@ -243,7 +253,7 @@ def _codes_blockwise(
         _check_finite(xs)
         ss = scale if scale.shape[0] == 1 else scale[r0 : r0 + step]
         zs = zp if zp.shape[0] == 1 else zp[r0 : r0 + step]
-        out_rows[r0 : r0 + step].copy_(_codes(xs, ss, zs, bits, symmetric))
+        out_rows[r0 : r0 + step].copy_(codes_from_scale(xs, ss, zs, bits, symmetric))
     return out
 
 
@@ -290,11 +300,11 @@ def quantize(
 
     if g is not None:
         xv = xf.reshape(*xf.shape[:-1], xf.shape[-1] // g, g)
-        scale, zp = _params(xv, [xv.ndim - 1], bits, symmetric)
+        scale, zp = scale_and_zero_point(xv, [xv.ndim - 1], bits, symmetric)
         codes = _codes_blockwise(xv, scale, zp, bits, symmetric, code_dtype).reshape(xf.shape)
         scale, zp = scale.squeeze(-1), zp.squeeze(-1)
     else:
-        scale, zp = _params(xf, _reduce_dims(xf.ndim, ax), bits, symmetric)
+        scale, zp = scale_and_zero_point(xf, _reduce_dims(xf.ndim, ax), bits, symmetric)
         codes = _codes_blockwise(xf, scale, zp, bits, symmetric, code_dtype)
     return QTensor(
         codes=codes,

@@ -61,7 +61,8 @@ from lecture_lib.queueing import (
 )
 
 __all__ = [
-    "POLICIES",
+    "BALANCING_POLICIES",
+    "SIMULATOR_POLICIES",
     "SimResult",
     "Slowdown",
     "Outage",
@@ -97,16 +98,10 @@ __all__ = [
     "supermarket_expected_max",
 ]
 
-#: Policies :func:`simulate` accepts ("shared_queue" is the M/M/c validation mode, not a load balancer).
-POLICIES = (
-    "random",
-    "round_robin",
-    "weighted_round_robin",
-    "least_connections",
-    "p2c",
-    "ewma",
-    "shared_queue",
-)
+#: The six load-balancing policies: a request is sent to one worker's queue the moment it arrives.
+BALANCING_POLICIES = ("random", "round_robin", "weighted_round_robin", "least_connections", "p2c", "ewma")
+#: Policies :func:`simulate` accepts: the balancers plus "shared_queue", the M/M/c validation mode (not a balancer).
+SIMULATOR_POLICIES = (*BALANCING_POLICIES, "shared_queue")
 _STATIC_POLICIES = ("random", "round_robin", "weighted_round_robin")
 
 
@@ -397,7 +392,7 @@ def make_balancer(
     rng: np.random.Generator | None = None,
     tau: float | None = None,
 ) -> _Balancer:
-    """A balancer object for ``policy`` (one of :data:`POLICIES` except "shared_queue")."""
+    """A balancer object for ``policy`` (one of :data:`BALANCING_POLICIES`)."""
     rates = _rates("service_rates", service_rates)
     rng = np.random.default_rng(0) if rng is None else rng
     c = rates.size
@@ -414,7 +409,7 @@ def make_balancer(
     if policy == "ewma":
         mean_service = 1.0 / float(np.mean(rates))
         return PeakEwma(c, 10.0 * mean_service if tau is None else tau, mean_service, rng)
-    raise ValueError(f"policy must be one of {POLICIES[:-1]}; got {policy!r}")
+    raise ValueError(f"policy must be one of {BALANCING_POLICIES}; got {policy!r}")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -673,8 +668,8 @@ def simulate(
     Mean latency of a stable M/M/1 queue (one worker) approaches ``1 / (mu - lambda)``; see
     :func:`mm1_sojourn_time`, :func:`mmc_sojourn_time`.
     """
-    if not isinstance(policy, str) or policy not in POLICIES:
-        raise ValueError(f"policy must be one of {POLICIES}; got {policy!r}")
+    if not isinstance(policy, str) or policy not in SIMULATOR_POLICIES:
+        raise ValueError(f"policy must be one of {SIMULATOR_POLICIES}; got {policy!r}")
     lam = _positive("arrival_rate", arrival_rate)
     rates = _rates("service_rates", service_rates)
     n = _integer("n_requests", n_requests)

@@ -36,12 +36,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lecture_lib._checks import fraction, integer
+
 __all__ = [
     "PROB_ATOL",
     "acceptance_probability",
     "residual_distribution",
     "verify",
     "verify_batch",
+    "verify_rows",
     "verify_greedy",
     "expected_tokens_per_step",
     "expected_accepted_tokens",
@@ -105,23 +108,6 @@ def _as_token_tensor(x, name: str) -> Tensor:
     if t.is_floating_point() or t.dtype == torch.bool or t.is_complex():
         raise TypeError(f"{name} must hold integer token ids; got dtype {t.dtype}")
     return t.long()
-
-
-def _check_alpha(alpha) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
-        raise TypeError(f"alpha (acceptance probability) must be a real number in [0, 1]; got {type(alpha).__name__}")
-    a = float(alpha)
-    if not 0.0 <= a <= 1.0:
-        raise ValueError(f"alpha (acceptance probability) must be in [0, 1]; got {a}")
-    return a
-
-
-def _check_k(k, name: str = "k", minimum: int = 0) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"{name} (draft length) must be an int >= {minimum}; got {type(k).__name__}")
-    if k < minimum:
-        raise ValueError(f"{name} (draft length) must be an int >= {minimum}; got {k}")
-    return int(k)
 
 
 def _check_generator(generator) -> torch.Generator | None:
@@ -202,11 +188,15 @@ def verify_batch(draft_tokens, draft_probs, target_probs, *, generator: torch.Ge
         raise ValueError(f"draft_tokens must be ids in 0..{V - 1}; got values in {int(tokens.min())}..{int(tokens.max())}")
     if n == 0:
         return torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
-    return _verify_core(tokens, q, p, g)
+    return verify_rows(tokens, q, p, g)
 
 
-def _verify_core(tokens: Tensor, q: Tensor, p: Tensor, g: torch.Generator | None) -> tuple[Tensor, Tensor]:
-    """verify_batch on validated float64 tensors: tokens [n, k], q [n, k, V], p [n, k+1, V]."""
+def verify_rows(tokens: Tensor, q: Tensor, p: Tensor, g: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    """The verify rule itself, on checked float64 tensors: tokens [n, k], q [n, k, V], p [n, k+1, V].
+
+    Returns ``(n_accepted [n], next_token [n])``. :func:`verify` and :func:`verify_batch` check their inputs
+    and call this (Part B, Zone 4).
+    """
     n, k = tokens.shape
     if k:
         idx = tokens.unsqueeze(-1)
@@ -255,7 +245,7 @@ def verify(draft_tokens, draft_probs, target_probs, *, generator: torch.Generato
         raise ValueError(f"draft_probs and target_probs must share the vocabulary size; got {q.shape[1]} and {p.shape[1]}")
     if k and bool(((tokens < 0) | (tokens >= p.shape[1])).any()):
         raise ValueError(f"draft_tokens must be ids in 0..{p.shape[1] - 1}; got {tokens.tolist()}")
-    n_acc, nxt = _verify_core(tokens.unsqueeze(0), q.unsqueeze(0), p.unsqueeze(0), _check_generator(generator))
+    n_acc, nxt = verify_rows(tokens.unsqueeze(0), q.unsqueeze(0), p.unsqueeze(0), _check_generator(generator))
     m = int(n_acc[0])
     return [int(t) for t in tokens[:m]] + [int(nxt[0])]
 
@@ -298,11 +288,11 @@ def expected_tokens_per_step(alpha: float, k: int) -> float:
     Computed as -expm1((k+1) log alpha) / (1 - alpha), accurate also for alpha close to 1.
     The lecture's "1.5 / 4.0 / 9.0 tokens per round" are the k -> infinity limits minus one.
     """
-    a = _check_alpha(alpha)
-    k = _check_k(k)
+    a = fraction("alpha", alpha, what="acceptance probability")
+    k = integer("k", k, 0, what="draft length")
     if a == 1.0:
         return float(k + 1)
-    if a == 0.0:
+    if a == 0.0 or k == 0:  # exactly one token (the expm1 form can round k = 0 to 0.9999999999999999)
         return 1.0
     return float(-math.expm1((k + 1) * math.log(a)) / (1.0 - a))
 
@@ -327,7 +317,7 @@ def expected_speedup(alpha: float, k: int, c: float) -> float:
     c = float(c)
     if not (math.isfinite(c) and c >= 0):
         raise ValueError(f"c (draft cost per token, in target calls) must be a finite number >= 0; got {c}")
-    k = _check_k(k)
+    k = integer("k", k, 0, what="draft length")
     return expected_tokens_per_step(alpha, k) / (k * c + 1.0)
 
 
@@ -335,9 +325,9 @@ def simulate_tokens_per_step(alpha: float, k: int, n_steps: int, *, seed: int = 
     """Monte-Carlo of the acceptance model: each of the k draft tokens is accepted independently with
     probability alpha until the first rejection; a step emits (accepted + 1) tokens. Returns an int array
     of n_steps values in 1..k+1 (its mean estimates :func:`expected_tokens_per_step`)."""
-    a = _check_alpha(alpha)
-    k = _check_k(k)
-    n_steps = _check_k(n_steps, "n_steps", 1)
+    a = fraction("alpha", alpha, what="acceptance probability")
+    k = integer("k", k, 0, what="draft length")
+    n_steps = integer("n_steps", n_steps, 1)
     rng = np.random.default_rng(seed)
     acc = rng.random((n_steps, k)) < a
     return np.cumprod(acc, axis=1).sum(axis=1).astype(np.int64) + 1
@@ -407,8 +397,8 @@ def speculative_decode(
     ``accepted_histogram`` (steps that accepted 0..k draft tokens, counting only full-length steps),
     ``k``, ``temperature``.
     """
-    k = _check_k(k)
-    n_new = _check_k(max_new_tokens, "max_new_tokens", 0)
+    k = integer("k", k, 0, what="draft length")
+    n_new = integer("max_new_tokens", max_new_tokens, 0)
     temperature = _check_temperature(temperature)
     prompt = [int(t) for t in _as_token_tensor(prompt_ids, "prompt_ids").reshape(-1).tolist()]
     if not prompt:
@@ -541,9 +531,9 @@ def simulate_noisy_draft(
     with its closed form. The lecture's Q(4.47) ~ 4e-6 fixes |dz| at one standard deviation; averaging
     over dz gives ~7 % (errata rows 77-82).
     """
-    n_classes = _check_k(n_classes, "n_classes", 2)
-    n = _check_k(n, "n", 1)
-    chunk = _check_k(chunk, "chunk", 1)
+    n_classes = integer("n_classes", n_classes, 2)
+    n = integer("n", n, 1)
+    chunk = integer("chunk", chunk, 1)
     for name, v in (("logit_var", logit_var), ("noise_var", noise_var)):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not (math.isfinite(v) and v >= 0):
             raise ValueError(f"{name} must be a finite variance >= 0; got {v!r}")

@@ -55,7 +55,7 @@ _workload = st.tuples(
 
 
 @settings(max_examples=80, deadline=None)
-@given(w=_workload, policy=st.sampled_from(bt.POLICIES), seed=st.integers(0, 1000))
+@given(w=_workload, policy=st.sampled_from(bt.BATCHING_POLICIES), seed=st.integers(0, 1000))
 def test_schedule_invariants_and_littles_law(w, policy, seed):
     gaps, max_tok, B, a, b, max_wait = w
     if a + b == 0:
@@ -83,7 +83,7 @@ def test_batch_size_one_makes_all_policies_a_fifo_queue(seed, lam, max_wait):
     arr, tok = bt.make_requests(60, lam, output_tokens=(1, 6), seed=seed)
     runs = [
         bt.simulate_batching(p, arr, tok, max_batch_size=1, a=0.02, b=0.01, max_wait=max_wait)
-        for p in bt.POLICIES
+        for p in bt.BATCHING_POLICIES
     ]
     # single-server FIFO recursion: start_i = max(arrival_i, done_{i-1}), done_i = start_i + n_i * (a + b)
     done, prev = [], 0.0
@@ -139,7 +139,7 @@ def test_batch_size_one_matches_pollaczek_khinchine():
 def test_saturated_batches_reach_the_cost_model_ceiling():
     B, a, b, k, T = 8, 0.03, 0.004, 5, 7
     arr = np.zeros(B * k)
-    for policy in bt.POLICIES:
+    for policy in bt.BATCHING_POLICIES:
         r = bt.simulate_batching(policy, arr, np.full(B * k, T), max_batch_size=B, a=a, b=b)
         assert r.throughput_tokens == pytest.approx(bt.max_throughput(B, a, b), rel=1e-12)
     heavy = bt.run_batching("continuous", arrival_rate=1e4, n_requests=3000, max_batch_size=B, a=a, b=b,

@@ -65,7 +65,7 @@ def test_weight_view_rejects_bad_input():
         E.weight_view(w, 9)
 
 
-@pytest.mark.parametrize("fmt", fp8.FORMATS)
+@pytest.mark.parametrize("fmt", fp8.FP8_FORMATS)
 def test_fp8_relative_error_within_unit_roundoff_in_the_normal_range(fmt):
     info = fp8.format_info(fmt)
     df = E.fp8_relative_error(fmt)

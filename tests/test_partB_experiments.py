@@ -129,7 +129,9 @@ def test_t_squared_table_shows_the_1_over_T_squared_law(models):
 @given(alpha=st.floats(0.0, 1.0), k=st.integers(0, 12), c=st.floats(0.0, 2.0))
 def test_acceptance_view_simulation_matches_formula(alpha, k, c):
     v = ex.acceptance_view(alpha, k, c, n_steps=20_000, seed=1)
-    assert abs(v["tokens_simulated"] - v["tokens_formula"]) <= 5 * v["tokens_sem"] + 1e-6
+    # + (k + 1) * 3 / n: when no step in the run saw a rejection the sample SEM is 0, yet a rejection rate up to
+    # ~3 / n (the rule of three) is still consistent with the data
+    assert abs(v["tokens_simulated"] - v["tokens_formula"]) <= 5 * v["tokens_sem"] + (k + 1) * 3 / 20_000
     assert math.isclose(v["speedup_formula"], v["tokens_formula"] / (k * c + 1), rel_tol=1e-12)
     assert 1.0 <= v["tokens_formula"] <= k + 1 + 1e-12
 
@@ -204,7 +206,7 @@ def test_recorded_speculative_grid_is_complete_and_exact_at_T0():
     assert keys == {(d, float(T), k) for d in cfg["drafts"] for T in cfg["temperatures"] for k in cfg["ks"]}
     assert all(r["same_as_plain"] is True for r in spec["records"] if r["T"] == 0)
     for r in spec["records"]:
-        assert 0 <= r["acceptance_rate"] <= r["alpha"] + 1e-12 <= 1 + 1e-12 and 1 <= r["tokens_per_target_call"] <= r["k"] + 1
+        assert 0 <= r["accepted_fraction"] <= r["alpha"] + 1e-12 <= 1 + 1e-12 and 1 <= r["tokens_per_target_call"] <= r["k"] + 1
         assert math.isclose(r["formula_tokens"], speculative.expected_tokens_per_step(r["alpha"], r["k"]), rel_tol=1e-9)
         assert r["spec_seconds"] > 0 and r["plain_seconds"] > 0
 
@@ -225,7 +227,7 @@ def test_alpha_from_histogram_recovers_the_iid_alpha(alpha, k, seed):
     hist = np.bincount(steps, minlength=k + 1)
     est = ex.alpha_from_histogram(hist)
     assert abs(est - alpha) < 0.02
-    # accepted / proposed (the library's acceptance_rate) is a different, smaller number for k > 1
+    # accepted / proposed (the records' accepted_fraction) is a different, smaller number for k > 1
     if k > 1 and alpha < 0.9:
         assert float(np.dot(np.arange(k + 1), hist)) / (k * hist.sum()) < est - 0.01
 
@@ -238,7 +240,7 @@ def test_live_rerun_reproduces_recorded_statistics(models):
                                   prompts=spec["prompts"], new_tokens=spec["config"]["new_tokens"])
     for r in live:
         old = rec[(r["draft"], r["T"], r["k"])]
-        assert r["acceptance_rate"] == pytest.approx(old["acceptance_rate"], abs=1e-12)
+        assert r["accepted_fraction"] == pytest.approx(old["accepted_fraction"], abs=1e-12)
         assert r["accepted_histogram"] == old["accepted_histogram"]
         assert r["tokens_per_target_call"] == pytest.approx(old["tokens_per_target_call"], abs=1e-12)
 

@@ -56,7 +56,7 @@ def test_compare_policies_uses_common_random_numbers_and_is_reproducible():
     a = ex.compare_policies(0.6, n_requests=800, seed=3)
     b = ex.compare_policies(0.6, n_requests=800, seed=3)
     first = a["random"].arrival_times
-    for p in ex.LB_POLICIES:
+    for p in sv.BALANCING_POLICIES:
         assert np.array_equal(a[p].arrival_times, first)  # same requests for every policy
         assert np.array_equal(a[p].latencies, b[p].latencies)
         assert (a[p].latencies > 0).all()
@@ -77,7 +77,7 @@ def test_failure_events_sit_inside_the_run():
 def test_tau_changes_only_the_ewma_policy():
     a = ex.compare_policies(0.7, tau=1.0, failure="slowdown", n_requests=1500)
     b = ex.compare_policies(0.7, tau=100.0, failure="slowdown", n_requests=1500)
-    for p in ex.LB_POLICIES:
+    for p in sv.BALANCING_POLICIES:
         assert np.array_equal(a[p].latencies, b[p].latencies) == (p != "ewma")
 
 
@@ -113,7 +113,7 @@ def test_state_aware_policies_route_around_a_slow_worker():
     # negative controls: state-blind policies keep their fixed shares
     assert table.loc["round_robin", "share during"] == pytest.approx(0.25, abs=0.002)
     assert table.loc["weighted_round_robin", "share during"] == pytest.approx(0.375, abs=0.002)
-    assert set(timeline["policy"]) == set(ex.LB_POLICIES)
+    assert set(timeline["policy"]) == set(sv.BALANCING_POLICIES)
     assert timeline.attrs["slow_start"] < timeline.attrs["slow_end"]
 
 
@@ -237,7 +237,7 @@ def test_widget_builds_over_the_pure_function():
     sliders = box.children[0].children
     assert [s.description for s in sliders] == ["load ρ", "EWMA τ"]
     policy, failure = box.children[1].children
-    assert list(policy.options) == list(ex.LB_POLICIES) and list(failure.options) == list(ex.FAILURES)
+    assert list(policy.options) == list(sv.BALANCING_POLICIES) and list(failure.options) == list(ex.FAILURES)
     plt.close("all")
 
 

@@ -133,7 +133,7 @@ A, B = 0.0017, 0.0001
 
 
 def test_batching_summary_little_law_and_policy_order():
-    rows = {p: ex.batching_summary(p, 16, 200.0, a=A, b=B) for p in bt.POLICIES}
+    rows = {p: ex.batching_summary(p, 16, 200.0, a=A, b=B) for p in bt.BATCHING_POLICIES}
     for r in rows.values():
         assert r["little_L"] == pytest.approx(r["mean_latency_s"] * r["throughput_requests_per_s"], rel=1e-9)
     assert rows["continuous"]["p99_latency_s"] < rows["static"]["p99_latency_s"]
@@ -149,7 +149,7 @@ def test_little_law_table_gaps_are_tiny_and_a_wrong_integral_would_fail():
 
 
 @settings(max_examples=15, deadline=None)
-@given(bs=st.integers(1, 64), lam=st.floats(5.0, 300.0), policy=st.sampled_from(bt.POLICIES))
+@given(bs=st.integers(1, 64), lam=st.floats(5.0, 300.0), policy=st.sampled_from(bt.BATCHING_POLICIES))
 def test_batching_summary_throughput_never_beats_the_cost_model(bs, lam, policy):
     r = ex.batching_summary(policy, bs, lam, a=A, b=B, n_requests=100)
     assert r["throughput_tokens_per_s"] <= bt.max_throughput(bs, A, B) * (1 + 1e-9)

@@ -304,7 +304,7 @@ def test_peak_ewma_is_time_decayed_ewma(cost, tau, dt, fractions):
 # simulator invariants
 # ---------------------------------------------------------------------------------------------------------
 
-policies = st.sampled_from(sv.POLICIES)
+policies = st.sampled_from(sv.SIMULATOR_POLICIES)
 rate_lists = st.lists(st.floats(0.2, 5.0), min_size=2, max_size=6)
 
 
@@ -333,7 +333,7 @@ def test_simulate_invariants(policy, rates, load, n, seed):
 
 def test_reproducible_by_seed():
     kw = dict(arrival_rate=3.0, service_rates=[2.0, 1.0, 0.5], n_requests=2000)
-    for policy in sv.POLICIES:
+    for policy in sv.SIMULATOR_POLICIES:
         a, b = sv.simulate(policy, seed=5, **kw), sv.simulate(policy, seed=5, **kw)
         np.testing.assert_array_equal(a.latencies, b.latencies)
         np.testing.assert_array_equal(a.assignments, b.assignments)

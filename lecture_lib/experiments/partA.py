@@ -158,7 +158,7 @@ def fp8_overflow_table(values: Sequence[float] = (100.0, 448.0, 464.0, 465.0, 10
     """What each format stores for large inputs, with ``saturate=True`` and ``saturate=False``."""
     x = torch.tensor(list(values), dtype=torch.float32)
     rows: dict[str, Any] = {"x": x.tolist()}
-    for f in fp8.FORMATS:
+    for f in fp8.FP8_FORMATS:
         for sat in (True, False):
             rows[f"{f.upper()} {'saturate' if sat else 'no saturate'}"] = fp8.fp8_round(x, f, saturate=sat).tolist()
     return pd.DataFrame(rows)

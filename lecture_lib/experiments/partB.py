@@ -383,7 +383,7 @@ def speculative_records(teacher, drafts: dict[str, Any], *, ks: Sequence[int], t
                         prompts: Sequence[str], new_tokens: int, timed: bool = False) -> list[dict[str, Any]]:
     """Decode every prompt plainly and speculatively for each (draft, k, temperature); one record each.
 
-    Deterministic fields: acceptance_rate (accepted / proposed over all prompts, the library's statistic),
+    Deterministic fields: accepted_fraction (accepted / proposed over all prompts, as ``stats["accepted_fraction"]``),
     alpha (per examined token, :func:`alpha_from_histogram`), tokens_per_target_call (all steps), tokens_per_full_step
     (steps with the full k drafts, the quantity the formula describes), formula_tokens = (1 - alpha^(k+1)) / (1 - alpha),
     accepted_histogram (summed over prompts), same_as_plain (text equality at T = 0).
@@ -412,7 +412,7 @@ def speculative_records(teacher, drafts: dict[str, Any], *, ks: Sequence[int], t
                 calls = sum(s["target_calls"] for s in stats)
                 hist = np.sum([s["accepted_histogram"] for s in stats], axis=0)
                 alpha = alpha_from_histogram(hist)
-                rec = {"draft": dname, "T": float(T), "k": int(k), "acceptance_rate": acc, "alpha": alpha,
+                rec = {"draft": dname, "T": float(T), "k": int(k), "accepted_fraction": acc, "alpha": alpha,
                        "tokens_per_target_call": new_tokens * len(prompts) / calls,
                        "tokens_per_full_step": float(np.dot(np.arange(1, k + 2), hist) / hist.sum()),
                        "formula_tokens": speculative.expected_tokens_per_step(alpha, k),
@@ -428,8 +428,9 @@ def alpha_from_histogram(hist) -> float:
     """Per-token acceptance alpha of the i.i.d. model, estimated from the accepted-prefix histogram of full-length
     steps (hist[j] = steps that accepted j of k draft tokens): the maximum-likelihood estimate
     alpha = (tokens accepted) / (tokens accepted + rejections), since a step that stops at j < k saw j acceptances
-    and one rejection, and a step with j = k saw k acceptances. (``stats["acceptance_rate"]`` = accepted / proposed
-    is a different number: it also counts the drafted tokens after a rejection, which were never examined.)"""
+    and one rejection, and a step with j = k saw k acceptances. It is ``stats["acceptance_rate"]`` of
+    :func:`speculative.speculative_generate` restricted to full-length steps; ``accepted_fraction`` = accepted / proposed
+    is a different number: it also counts the drafted tokens after a rejection, which were never examined."""
     hist = np.asarray(hist, dtype=float)
     k = hist.size - 1
     accepted = float(np.dot(np.arange(k + 1), hist))
@@ -483,12 +484,12 @@ def load_spec_results(path: Path | str = SPEC_PATH) -> dict[str, Any]:
 def spec_stats_table(records: Sequence[dict[str, Any]], *, timings: bool = False) -> pd.DataFrame:
     """Records as a rounded DataFrame (timing columns only with ``timings=True``)."""
     df = pd.DataFrame(list(records))
-    cols = ["draft", "T", "k", "acceptance_rate", "alpha", "tokens_per_target_call", "tokens_per_full_step", "formula_tokens"]
+    cols = ["draft", "T", "k", "accepted_fraction", "alpha", "tokens_per_target_call", "tokens_per_full_step", "formula_tokens"]
     if timings:
         cols += ["speedup", "predicted_speedup"]
     out = df[cols].copy()
     for c in cols[3:]:
-        out[c] = out[c].astype(float).round(3 if c in ("acceptance_rate", "alpha") else 2)
+        out[c] = out[c].astype(float).round(3 if c in ("accepted_fraction", "alpha") else 2)
     return out
 
 

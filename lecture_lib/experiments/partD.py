@@ -25,7 +25,6 @@ from lecture_lib import resilience as rs
 from lecture_lib import serving as sv
 
 __all__ = [
-    "LB_POLICIES",
     "HETERO_RATES",
     "FAILURES",
     "offered_arrival_rate",
@@ -49,8 +48,6 @@ __all__ = [
     "supervisor_demo",
 ]
 
-#: The six load-balancing policies (``"shared_queue"`` is the M/M/c reference, not a balancer).
-LB_POLICIES = ("random", "round_robin", "weighted_round_robin", "least_connections", "p2c", "ewma")
 #: Heterogeneous workers: one fast GPU, two average, one slow (mean rate 1).
 HETERO_RATES = (1.5, 1.0, 1.0, 0.5)
 #: The widget's failure switch.
@@ -75,8 +72,8 @@ def is_stable(policy: str, load: float, service_rates: Sequence[float] = HETERO_
     worker, so each needs ``lambda / c < mu_i`` (the slowest worker decides); weighted round-robin sends
     ``lambda * mu_i / sum(mu)``, stable whenever ``rho < 1``. State-aware policies are stable for ``rho < 1``.
     """
-    if policy not in sv.POLICIES:
-        raise ValueError(f"policy must be one of {sv.POLICIES}; got {policy!r}")
+    if policy not in sv.SIMULATOR_POLICIES:
+        raise ValueError(f"policy must be one of {sv.SIMULATOR_POLICIES}; got {policy!r}")
     rates = np.asarray(service_rates, dtype=float)
     lam = offered_arrival_rate(load, rates)
     if policy in ("random", "round_robin"):
@@ -107,7 +104,7 @@ def compare_policies(
     service_rates: Sequence[float] = HETERO_RATES,
     n_requests: int = 3000,
     seed: int = 0,
-    policies: Sequence[str] = LB_POLICIES,
+    policies: Sequence[str] = sv.BALANCING_POLICIES,
 ) -> dict[str, sv.SimResult]:
     """Run every policy on the same requests (same seed: common random numbers). The widget's pure function."""
     lam = offered_arrival_rate(load, service_rates)
@@ -134,7 +131,7 @@ def summarize(results: dict[str, sv.SimResult], *, warmup: int = 0) -> pd.DataFr
 def latency_vs_load(
     loads: Sequence[float],
     *,
-    policies: Sequence[str] = LB_POLICIES,
+    policies: Sequence[str] = sv.BALANCING_POLICIES,
     service_rates: Sequence[float] = HETERO_RATES,
     n_requests: int = 6000,
     seeds: Sequence[int] = (0, 1),
@@ -169,7 +166,7 @@ def slow_worker_experiment(
     n_requests: int = 6000,
     seed: int = 0,
     bins: int = 30,
-    policies: Sequence[str] = LB_POLICIES,
+    policies: Sequence[str] = sv.BALANCING_POLICIES,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Worker ``worker`` turns ``factor`` times slower for the middle third of the run.
 

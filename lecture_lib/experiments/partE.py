@@ -305,7 +305,7 @@ def batching_summary(policy: str, max_batch_size: int, arrival_rate: float, *, a
     return row
 
 
-def batching_curves(a: float, b: float, *, policies: Sequence[str] = bt.POLICIES,
+def batching_curves(a: float, b: float, *, policies: Sequence[str] = bt.BATCHING_POLICIES,
                     arrival_rates: Sequence[float] = (5, 10, 20, 40, 60, 80), batch_sizes: Sequence[int] = (1, 4, 16, 64),
                     n_requests: int = 400, max_wait: float = 0.05, seed: int = 0) -> pd.DataFrame:
     """:func:`lecture_lib.batching.sweep` as a DataFrame (same requests for every policy)."""
@@ -317,7 +317,7 @@ def little_law_table(a: float, b: float, *, arrival_rates: Sequence[float] = (10
                      n_requests: int = 600, seed: int = 0) -> pd.DataFrame:
     """L (the simulator's own time integral) against lambda * W, per policy and arrival rate."""
     rows = []
-    for policy in bt.POLICIES:
+    for policy in bt.BATCHING_POLICIES:
         for lam in arrival_rates:
             res = bt.run_batching(policy, arrival_rate=lam, n_requests=n_requests, max_batch_size=max_batch_size,
                                   a=a, b=b, max_wait=0.05, seed=seed)
@@ -392,7 +392,7 @@ def timing_ratios(data: dict[str, Any]) -> dict[str, pd.DataFrame]:
 # ------------------------------------------------------------------------------------------------ lecture checks
 def lecture_checks() -> pd.DataFrame:
     """The lecture's Part E claims (errata rows 112-115) next to the values computed from the formats."""
-    f16 = mp.FORMATS["fp16"]
+    f16 = mp.FLOAT_FORMATS["fp16"]
     r = float(mp.round_to_format(1e-6, "fp16"))
     rows = [
         ("112", "FP16 max", "32768 (2^15)", f16.max),

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lecture_lib.experiments import partD as ex
+from lecture_lib import serving as sv
 from lecture_lib.serving import SimResult
 from lecture_lib.viz import figures
 
@@ -77,7 +78,7 @@ def policy_widget(n_requests: int = 3000):
 
     load = w.FloatSlider(value=0.7, min=0.1, max=0.95, step=0.05, description="load ρ")
     tau = w.FloatLogSlider(value=10.0, base=10, min=-0.5, max=2.5, step=0.1, description="EWMA τ")
-    policy = w.Dropdown(options=list(ex.LB_POLICIES), value="ewma", description="policy")
+    policy = w.Dropdown(options=list(sv.BALANCING_POLICIES), value="ewma", description="policy")
     failure = w.ToggleButtons(options=list(ex.FAILURES), value="none", description="failure")
 
     def show(load, tau, policy, failure):
