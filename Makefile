@@ -2,12 +2,13 @@
 #   make lab   - set up .venv and open the course in JupyterLab (http://127.0.0.1:8888)
 #   make test  - set up .venv and run the whole test suite (every notebook is re-executed and compared;
 #                with /usr/bin/chromium installed, tests/test_browser.py also runs them in JupyterLab + Chromium)
+#   make grade - grade every exercise notebook (PART=B: only Part B's); works from notebooks/ and exercises/ too
 # For maintainers:
 #   make notebooks - regenerate exercises/ from solutions/ and re-execute every notebook, storing outputs
 #
 # Variables: PORT=8888 (JupyterLab port), LAB_ARGS="--no-browser ..." (extra JupyterLab options),
 #            PYTEST_ARGS="-x ..." (extra pytest options), NOTEBOOKS="notebooks solutions exercises",
-#            PYTHON=python3 (the interpreter that creates .venv).
+#            PYTHON=python3 (the interpreter that creates .venv), PART=A..E (make grade: one part).
 
 PYTHON    ?= python3
 VENV      := .venv
@@ -22,7 +23,7 @@ ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 # One thread and a fixed hash seed: stored notebook outputs are reproduced digit for digit.
 RUN_ENV   := OMP_NUM_THREADS=1 PYTHONHASHSEED=0
 
-.PHONY: lab test notebooks venv clean
+.PHONY: lab test grade notebooks venv clean
 
 venv: $(STAMP)
 
@@ -37,6 +38,9 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(ROOT_ARGS) $(LAB_ARGS) \
 	  notebooks/00_start_here.ipynb
+
+grade: $(STAMP)
+	@$(PY) -m lecture_lib.grade $(if $(PART),--part $(PART))
 
 notebooks: $(STAMP)
 	$(PY) tools/make_exercises.py

@@ -66,8 +66,8 @@ MAIN_SLIDERS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
 }
 
 RUN_ALL_SECONDS = 120  # from the start of Run All (two notebooks run at a time); each part takes about 5-60 s
-EXERCISE = "exercises/partA_quantization.ipynb"
-SOLUTION = "solutions/partA_quantization.ipynb"
+EXERCISE = "exercises/partA_quantization_exercises.ipynb"
+SOLUTION = "solutions/partA_quantization_solutions.ipynb"
 QUESTION = "A1"
 
 

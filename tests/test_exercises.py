@@ -18,6 +18,7 @@ from lecture_lib.grade.core import questions_for
 from lecture_lib.grade.runner import part_of
 from tools.make_exercises import (
     find_regions,
+    exercise_name,
     main,
     make_exercise,
     question_regions,
@@ -58,7 +59,7 @@ def test_solution_notebook_fits_its_part_checks(path):
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_exercise_hides_every_answer(path):
-    exercise = nbformat.read(ROOT / "exercises" / path.name, as_version=4)
+    exercise = nbformat.read(ROOT / "exercises" / exercise_name(path.name), as_version=4)
     text = "\n".join(c.source for c in exercise.cells)
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
     assert not any("solution" in c.get("metadata", {}).get("tags", []) for c in exercise.cells)
@@ -70,7 +71,7 @@ def test_exercise_hides_every_answer(path):
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_stored_exercise_outputs_say_not_attempted(path):
     """The stored (executed) exercise shows "not attempted yet" under each check cell, never "passed"."""
-    exercise = nbformat.read(ROOT / "exercises" / path.name, as_version=4)
+    exercise = nbformat.read(ROOT / "exercises" / exercise_name(path.name), as_version=4)
     for cell in exercise.cells:
         if cell.cell_type == "code" and cell.source.startswith("check("):
             qid = cell.source.split('"')[1]
@@ -165,31 +166,31 @@ def test_a_solution_without_regions_is_an_error():
 def test_check_mode_detects_drift_and_write_mode_repairs_it(tmp_path):
     sols, exs = tmp_path / "solutions", tmp_path / "exercises"
     sols.mkdir()
-    nbformat.write(_solution(), sols / "partA_demo.ipynb")
+    nbformat.write(_solution(), sols / "partA_demo_solutions.ipynb")
     problems = sync(sols, exs, check=True)
-    assert len(problems) == 1 and problems[0].endswith("partA_demo.ipynb is missing (run: python tools/make_exercises.py)")
+    assert len(problems) == 1 and problems[0].endswith("partA_demo_exercises.ipynb is missing (run: python tools/make_exercises.py)")
     assert main(["--check", "--solutions", str(sols), "--exercises", str(exs)]) == 1
     assert main(["--solutions", str(sols), "--exercises", str(exs)]) == 0
     assert main(["--check", "--solutions", str(sols), "--exercises", str(exs)]) == 0
     # Outputs do not matter (the pipeline stores executed exercises) ...
-    ex = nbformat.read(exs / "partA_demo.ipynb", as_version=4)
+    ex = nbformat.read(exs / "partA_demo_exercises.ipynb", as_version=4)
     ex.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="A1 not attempted yet\n")]
     ex.cells[-1].execution_count = 2
-    nbformat.write(ex, exs / "partA_demo.ipynb")
+    nbformat.write(ex, exs / "partA_demo_exercises.ipynb")
     assert sync(sols, exs, check=True) == []
     # ... and an unchanged exercise is not rewritten (its stored outputs survive).
     assert main(["--solutions", str(sols), "--exercises", str(exs)]) == 0
-    assert nbformat.read(exs / "partA_demo.ipynb", as_version=4).cells[-1].outputs
+    assert nbformat.read(exs / "partA_demo_exercises.ipynb", as_version=4).cells[-1].outputs
     # A changed solution source is drift.
-    sol = nbformat.read(sols / "partA_demo.ipynb", as_version=4)
+    sol = nbformat.read(sols / "partA_demo_solutions.ipynb", as_version=4)
     sol.cells[0].source = "# New title"
-    nbformat.write(sol, sols / "partA_demo.ipynb")
+    nbformat.write(sol, sols / "partA_demo_solutions.ipynb")
     assert main(["--check", "--solutions", str(sols), "--exercises", str(exs)]) == 1
     # An exercise edited by hand is drift too, and so is an exercise without a solution.
     main(["--solutions", str(sols), "--exercises", str(exs)])
-    ex = nbformat.read(exs / "partA_demo.ipynb", as_version=4)
+    ex = nbformat.read(exs / "partA_demo_exercises.ipynb", as_version=4)
     ex.cells[2].source = "def f(x):\n    return x + 1"
-    nbformat.write(ex, exs / "partA_demo.ipynb")
+    nbformat.write(ex, exs / "partA_demo_exercises.ipynb")
     assert main(["--check", "--solutions", str(sols), "--exercises", str(exs)]) == 1
     main(["--solutions", str(sols), "--exercises", str(exs)])
     nbformat.write(_solution(), exs / "partZ_stray.ipynb")

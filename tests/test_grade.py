@@ -33,7 +33,7 @@ from lecture_lib.grade.core import Fail, Outcome, evaluate, find_question, known
 from lecture_lib.grade.kernel import LearnerKernel
 from lecture_lib.grade.runner import grade_notebook, parse_envelope, part_of, probe_cell, probe_source
 from lecture_lib.grade.feedback import evaluate_locally
-from tools.make_exercises import find_regions, question_regions, replace_regions, with_region_replaced
+from tools.make_exercises import exercise_name, find_regions, question_regions, replace_regions, with_region_replaced
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = {part_of(nbformat.read(p, as_version=4), p.name): p for p in sorted((ROOT / "solutions").glob("*.ipynb"))}
@@ -375,7 +375,8 @@ def test_cli_grades_solutions_and_exercises(tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
     for path in SOLUTIONS.values():  # the learner's exercises, in a folder of their own
-        (folder / path.name).write_bytes((ROOT / "exercises" / path.name).read_bytes())
+        name = exercise_name(path.name)
+        (folder / name).write_bytes((ROOT / "exercises" / name).read_bytes())
     files = [*SOLUTIONS.values(), *sorted(folder.iterdir())]
     before = {p: sha(p) for p in files}
     out_json = tmp_path / "grades.json"

@@ -25,8 +25,8 @@ from lecture_lib.grade.feedback import evaluate_locally
 from tools.make_exercises import make_exercise, with_region_replaced
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = ROOT / "solutions" / "partD_distributed_inference.ipynb"
-EXERCISE = ROOT / "exercises" / "partD_distributed_inference.ipynb"
+SOLUTION = ROOT / "solutions" / "partD_distributed_inference_solutions.ipynb"
+EXERCISE = ROOT / "exercises" / "partD_distributed_inference_exercises.ipynb"
 QUESTIONS = questions_for("D")
 MAX = sum(q.points for q in QUESTIONS)
 LIGHT_SETUP = "import numpy as np"

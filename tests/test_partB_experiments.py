@@ -34,8 +34,8 @@ from lecture_lib.grade.core import questions_for  # noqa: E402
 from tools.make_exercises import with_region_replaced  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = ROOT / "solutions" / "partB_distillation_speculative.ipynb"
-EXERCISE = ROOT / "exercises" / "partB_distillation_speculative.ipynb"
+SOLUTION = ROOT / "solutions" / "partB_distillation_speculative_solutions.ipynb"
+EXERCISE = ROOT / "exercises" / "partB_distillation_speculative_exercises.ipynb"
 QUESTIONS = questions_for("B")
 MAX = sum(q.points for q in QUESTIONS)
 

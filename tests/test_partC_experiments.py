@@ -31,8 +31,8 @@ from lecture_lib.grade.feedback import evaluate_locally  # noqa: E402
 from tools.make_exercises import with_region_replaced  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = ROOT / "solutions" / "partC_production_python.ipynb"
-EXERCISE = ROOT / "exercises" / "partC_production_python.ipynb"
+SOLUTION = ROOT / "solutions" / "partC_production_python_solutions.ipynb"
+EXERCISE = ROOT / "exercises" / "partC_production_python_exercises.ipynb"
 QUESTIONS = questions_for("C")
 MAX = sum(q.points for q in QUESTIONS)
 

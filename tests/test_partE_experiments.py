@@ -34,7 +34,7 @@ from lecture_lib.viz import partE as viz  # noqa: E402
 from tools.make_exercises import with_region_replaced  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = ROOT / "solutions" / "partE_serving_training_optimization.ipynb"
+SOLUTION = ROOT / "solutions" / "partE_serving_training_optimization_solutions.ipynb"
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,12 @@ Rules, applied to a copy of each solution notebook:
 * In markdown cells, text from ``<!-- BEGIN SOLUTION -->`` to ``<!-- END SOLUTION -->`` is removed.
 * Cells tagged ``solution`` are removed (e.g. "this is the solution notebook").
 * Outputs and execution counts are cleared; notebook metadata (``lecture26.part``) and cell ids are kept.
+* ``solutions/partX_topic_solutions.ipynb`` becomes ``exercises/partX_topic_exercises.ipynb`` (distinct file
+  names, so a lesson, its exercises and its solutions never open as look-alike tabs).
+
+It also writes ``lecture_lib/grade/reference.json``: per question, the solution cells that answer it (markers
+removed, other questions' regions stubbed), which ``solution("B2")`` prints in a notebook (the package must
+carry them: on Colab only the package is installed).
 
 ``make notebooks`` runs this, then ``tools/run_notebooks.py``, which executes the exercises so that they are
 stored with their "not attempted yet" outputs. An exercise whose sources already match is left untouched
@@ -172,6 +178,47 @@ def signature(nb: Any) -> dict[str, Any]:
     }
 
 
+SOLUTION_SUFFIX = "_solutions.ipynb"
+EXERCISE_SUFFIX = "_exercises.ipynb"
+
+
+def exercise_name(solution_name: str) -> str:
+    """``partB_topic_solutions.ipynb`` -> ``partB_topic_exercises.ipynb``; ValueError for other names."""
+    if not solution_name.endswith(SOLUTION_SUFFIX):
+        raise ValueError(f"a solution notebook's name must end with {SOLUTION_SUFFIX!r}; got {solution_name!r}")
+    return solution_name[: -len(SOLUTION_SUFFIX)] + EXERCISE_SUFFIX
+
+
+REFERENCE = ROOT / "lecture_lib" / "grade" / "reference.json"
+
+
+def reference_code(solution: Any) -> dict[str, str]:
+    """question id -> the code cells of ``solution`` that answer it, without markers (others' regions stubbed)."""
+    found: dict[str, list[str]] = {}
+    for cell in solution["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = _source(cell)
+        regions = find_regions(source)
+        for qid in dict.fromkeys(r.question for r in regions if r.question):
+            def keep(_k: int, region: Region, qid: str = qid) -> str:
+                if region.question != qid:
+                    return stub(region).lstrip(" \t")
+                lines = source.split("\n")[region.begin + 1:region.end]
+                return "\n".join(line[len(region.indent):] if line.startswith(region.indent) else line.lstrip()
+                                 for line in lines)
+            found.setdefault(qid, []).append(replace_regions(source, keep).strip("\n"))
+    return {qid: "\n\n\n".join(cells) for qid, cells in found.items()}
+
+
+def reference_text(solutions: Path) -> str:
+    """The content of ``reference.json`` for every solution notebook in ``solutions``."""
+    code: dict[str, str] = {}
+    for sol_path in sorted(solutions.glob("*.ipynb")):
+        code.update(reference_code(nbformat.read(sol_path, as_version=4)))
+    return json.dumps(dict(sorted(code.items())), indent=1, ensure_ascii=False) + "\n"
+
+
 def _shown(path: Path) -> str:
     """``path`` relative to the current folder when it lies below it (shorter messages)."""
     try:
@@ -185,7 +232,10 @@ def sync(solutions: Path, exercises: Path, *, check: bool) -> list[str]:
     problems: list[str] = []
     wanted = set()
     for sol_path in sorted(solutions.glob("*.ipynb")):
-        target = exercises / sol_path.name
+        try:
+            target = exercises / exercise_name(sol_path.name)
+        except ValueError as err:
+            raise SystemExit(f"{_shown(sol_path)}: {err}") from None
         wanted.add(target.name)
         try:
             expected = make_exercise(nbformat.read(sol_path, as_version=4))
@@ -201,9 +251,18 @@ def sync(solutions: Path, exercises: Path, *, check: bool) -> list[str]:
             exercises.mkdir(parents=True, exist_ok=True)
             target.write_text(dumps(normalize(expected)), encoding="utf-8")
             problems.append(f"wrote {_shown(target)}")
+    reference = reference_text(solutions)
+    if solutions.resolve() == (ROOT / "solutions").resolve():
+        current_ref = REFERENCE.read_text(encoding="utf-8") if REFERENCE.exists() else None
+        if current_ref != reference:
+            if check:
+                problems.append(f"{_shown(REFERENCE)} is out of date (run: python tools/make_exercises.py)")
+            else:
+                REFERENCE.write_text(reference, encoding="utf-8")
+                problems.append(f"wrote {_shown(REFERENCE)}")
     for stray in sorted(exercises.glob("*.ipynb")):
         if stray.name not in wanted:
-            problems.append(f"{_shown(stray)} has no solution notebook {_shown(solutions / stray.name)}")
+            problems.append(f"{_shown(stray)} has no solution notebook in {_shown(solutions)}")
     return problems
 
 

@@ -7,7 +7,7 @@ In a notebook (after the setup cell)::
 
 On the command line::
 
-    python -m lecture_lib.grade exercises/partA_quantization.ipynb [--json results.json] [--timeout 60]
+    python -m lecture_lib.grade exercises/partA_quantization_exercises.ipynb [--json results.json] [--timeout 60]
 
 How it works. Every question is a *probe* plus a *judge* (:class:`~lecture_lib.grade.core.Question`). The probe
 runs where the learner's code lives: it calls the learner's functions on inputs the grader chose and returns
@@ -48,10 +48,12 @@ Adding questions for a part (recipe for parts B-E)
 from __future__ import annotations
 
 from .core import Fail, Outcome, Question, evaluate, find_question, questions_for
+from .course import show_progress
 from .feedback import check
+from .notebook import grade, hint, solution
 from .probe_runtime import Arr, Raised, call, get_function, to_torch
 
 __all__ = [
     "Arr", "Fail", "Outcome", "Question", "Raised", "call", "check", "evaluate", "find_question",
-    "get_function", "questions_for", "to_torch",
+    "get_function", "grade", "hint", "questions_for", "show_progress", "solution", "to_torch",
 ]

@@ -42,6 +42,7 @@ STATUS_LABELS: Mapping[str, str] = MappingProxyType({
     "timeout": "timed out",
     "died": "kernel died",
     "not_run": "not run",
+    "stale": "not checked",
 })
 
 _ID = re.compile(r"^[A-E][0-9]{1,2}$")
@@ -125,6 +126,8 @@ class Outcome:
             return f"{self.id} not attempted yet {score}: {self.message}"
         if self.status == "failed":
             return f"{self.id} not passed yet {score}: {self.message}"
+        if self.status == "stale":
+            return f"{self.id} not checked {score}: {self.message}"
         return f"{self.id} {self.label} {score}: {self.message}"
 
     def as_json(self) -> dict[str, Any]:

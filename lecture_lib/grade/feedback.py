@@ -3,22 +3,64 @@
 The probe and the judge both run in the notebook's own process here, so this is *feedback*, not a score:
 the score comes from ``python -m lecture_lib.grade``, which re-executes the notebook in a fresh kernel and judges
 in its own process. ``check`` uses a fixed seed, so its output is the same on every run.
+
+Before judging, ``check`` makes sure it looks at what the learner last ran: when the last cell that defines one
+of the question's functions failed (a SyntaxError, an exception before the ``def``), it says the definition is
+stale instead of judging the older one (:func:`lecture_lib.grade.notebook.stale_reason`). A question that takes
+longer than ``timeout`` seconds (default :data:`CHECK_TIMEOUT`) is interrupted and reported as timed out.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
+import signal
 import sys
+import threading
 from collections import ChainMap
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from . import probe_runtime
-from .core import Outcome, evaluate, find_question
+from .core import Outcome, Question, evaluate, find_question
+from .notebook import shell_history, stale_reason
 
 #: Seed of the inputs ``check`` uses (the command-line grader draws a fresh one every run).
 LOCAL_SEED = 2026
+#: Seconds ``check`` waits for an answer before interrupting it.
+CHECK_TIMEOUT = 30.0
+
+
+def question_functions(question: Question) -> list[str]:
+    """The names of the learner's functions a question's probe looks up (``get_function(ns, "name")``)."""
+    return re.findall(r"get_function\(\s*ns\s*,\s*[\"']([A-Za-z_]\w*)[\"']", inspect.getsource(question.probe))
+
+
+class _Timer:
+    """Interrupt the main thread with KeyboardInterrupt after ``seconds`` (SIGALRM; a no-op where unavailable)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self.active = (seconds is not None and hasattr(signal, "setitimer")
+                       and threading.current_thread() is threading.main_thread())
+
+    def _handler(self, _signum: int, _frame: Any) -> None:
+        self.fired = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> "_Timer":
+        if self.active:
+            self._previous = signal.signal(signal.SIGALRM, self._handler)
+            signal.setitimer(signal.ITIMER_REAL, float(self.seconds))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
 
 
 def _namespace(frame_globals: dict[str, Any]) -> Any:
@@ -36,31 +78,47 @@ def _namespace(frame_globals: dict[str, Any]) -> Any:
     return frame_globals
 
 
-def evaluate_locally(question_id: str, namespace: Any, seed: int = LOCAL_SEED) -> Outcome:
+def evaluate_locally(question_id: str, namespace: Any, seed: int = LOCAL_SEED, *,
+                     history: Sequence[str] | None = None, timeout: float | None = None) -> Outcome:
     """Probe and judge ``question_id`` in this process, on the names in ``namespace``; returns the Outcome.
 
     What :func:`check` prints and what the tests use to judge a namespace directly. The inputs travel through
     the same wire format as with the command-line grader, so the judge sees exactly what it would see there.
+    history: the notebook's inputs so far (oldest first), to detect a stale definition; timeout: seconds.
     """
     question = find_question(question_id)
+    if history is not None:
+        for name in question_functions(question):
+            fn = namespace.get(name) if hasattr(namespace, "get") else None
+            reason = stale_reason(name, fn, history) if callable(fn) else None
+            if reason is not None:
+                return Outcome(question.id, 0, question.points, "stale", reason)
     inputs = question.make_inputs(np.random.default_rng(seed))
     kernel_inputs = probe_runtime.decode(probe_runtime.encode(inputs), plain_arrays=True)
-    envelope = json.loads(json.dumps(probe_runtime.run(question.probe, namespace, kernel_inputs)))
-    return evaluate(question, inputs, envelope)
+    timer = _Timer(timeout)
+    with timer:
+        envelope = probe_runtime.run(question.probe, namespace, kernel_inputs)
+    if timer.fired:
+        return Outcome(question.id, 0, question.points, "timeout",
+                       f"no answer within {timeout:g} s (does the code loop forever, or do far more work than "
+                       f"needed?); it was interrupted")
+    return evaluate(question, inputs, json.loads(json.dumps(envelope)))
 
 
-def check(question_id: str) -> None:
+def check(question_id: str, *, timeout: float = CHECK_TIMEOUT) -> None:
     """Check your answer to ``question_id`` (e.g. ``"A1"``) and print one line of feedback; returns None.
 
     Looks up your functions in the calling notebook's namespace, calls them on the grader's inputs and compares
     the results with the course's reference implementation. Never raises: an unfinished stub prints
-    "not attempted yet", an error in your code prints the error.
+    "not attempted yet", an error in your code prints the error, a cell that failed to define your function
+    says so, and an answer slower than ``timeout`` seconds is interrupted.
     """
     try:
         frame = sys._getframe(1)
         ns = _namespace(frame.f_globals)
         del frame
-        print(evaluate_locally(question_id, ns).feedback_line())
+        outcome = evaluate_locally(question_id, ns, history=shell_history(), timeout=timeout)
+        print(outcome.feedback_line())
     except KeyboardInterrupt:
         print(f"{question_id}: interrupted (does your code loop forever?)")
     except ValueError as err:

@@ -33,6 +33,8 @@ KERNEL_ENV = {
     "MKL_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "MPLBACKEND": "Agg",
+    "LECTURE26_GRADING": "1",  # grade() inside a graded notebook does nothing (no grader inside the grader)
+    "LECTURE26_PROGRESS": "none",  # nor records progress
 }
 #: Seconds to wait for a cell to stop after an interrupt before the kernel is restarted.
 INTERRUPT_GRACE = 3.0

@@ -1,4 +1,4 @@
-"""Checks for Part A (quantization): ``solutions/partA_quantization.ipynb`` / ``exercises/partA_quantization.ipynb``.
+"""Checks for Part A (quantization): ``solutions/partA_quantization_solutions.ipynb`` / ``exercises/partA_quantization_exercises.ipynb``.
 
 A1  symmetric INT4 per-tensor quantization   ``quantize_int4(w) -> (codes, scale)``
 A2  dequantization and the mean |error|      ``dequantize_int4(codes, scale)``, ``mean_abs_error(w, w_hat)``

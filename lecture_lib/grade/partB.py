@@ -1,5 +1,5 @@
-"""Checks for Part B (distillation, speculative decoding): ``solutions/partB_distillation_speculative.ipynb`` /
-``exercises/partB_distillation_speculative.ipynb``.
+"""Checks for Part B (distillation, speculative decoding): ``solutions/partB_distillation_speculative_solutions.ipynb`` /
+``exercises/partB_distillation_speculative_exercises.ipynb``.
 
 B1  softmax at a temperature                 ``softmax_t(logits, T) -> probabilities over the last dim``
 B2  the knowledge-distillation loss          ``kd_loss(student_logits, teacher_logits, labels, T, alpha)``

@@ -1,5 +1,5 @@
-"""Checks for Part C (production-quality Python): ``solutions/partC_production_python.ipynb`` /
-``exercises/partC_production_python.ipynb``.
+"""Checks for Part C (production-quality Python): ``solutions/partC_production_python_solutions.ipynb`` /
+``exercises/partC_production_python_exercises.ipynb``.
 
 C1  error budget in minutes                 ``budget_minutes(slo, days=30)``
 C2  burn rate and which alerts fire         ``burn_rate(error_rate, slo)``, ``alerts_firing(error_rate, slo)``

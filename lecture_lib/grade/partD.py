@@ -1,4 +1,4 @@
-"""Checks for Part D (distributed inference): ``solutions/partD_distributed_inference.ipynb`` / ``exercises/...``.
+"""Checks for Part D (distributed inference): ``solutions/partD_distributed_inference_solutions.ipynb`` / ``exercises/...``.
 
 D1  round-robin picks                      ``round_robin_picks(n_workers, n) -> list[int]``
 D2  smooth weighted round-robin, one step  ``smooth_wrr_step(current, weights) -> (chosen, new_current)``

@@ -1,4 +1,4 @@
-"""Checks for Part E (training and serving optimization): ``solutions/partE_serving_training_optimization.ipynb``.
+"""Checks for Part E (training and serving optimization): ``solutions/partE_serving_training_optimization_solutions.ipynb``.
 
 E1  where a value lands in fp16              ``fp16_category(x) -> "zero" | "subnormal" | "normal" | "inf"``
 E2  one dynamic loss-scaler update           ``scaler_update(scale, growth_tracker, found_inf, ...) -> (scale, tracker)``

@@ -1,17 +1,22 @@
-"""Text table and JSON of grading results (honest labels: only "passed" is ever called passed)."""
+"""Text table and JSON of grading results (honest labels: only "passed" is ever called passed).
+
+Messages are never cut: a long one wraps onto indented continuation lines under the message column.
+"""
 
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any, Sequence
 
 from .runner import NotebookReport
 
 
-def _cut(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 3] + "..."
+def _wrap(text: str, width: int, indent: int) -> str:
+    """``text`` on lines of at most ``width`` characters, continuation lines indented by ``indent`` spaces."""
+    lines = textwrap.wrap(" ".join(str(text).split()), width, break_long_words=False, break_on_hyphens=False)
+    return ("\n" + " " * indent).join(lines or [""])
 
 
 def format_report(report: NotebookReport, *, message_width: int = 110) -> str:
@@ -21,10 +26,12 @@ def format_report(report: NotebookReport, *, message_width: int = 110) -> str:
         lines.append(f"  NOT GRADED: {report.error}")
         return "\n".join(lines)
     lines.append(f"  {'question':<9} {'points':>7}  {'status':<14} message")
+    column = 2 + 9 + 1 + 7 + 2 + 14 + 1
     for o in report.outcomes:
-        lines.append(f"  {o.id:<9} {f'{o.points}/{o.max_points}':>7}  {o.label:<14} {_cut(o.message, message_width)}")
+        lines.append(f"  {o.id:<9} {f'{o.points}/{o.max_points}':>7}  {o.label:<14} "
+                     f"{_wrap(o.message, message_width, column)}")
     for note in report.notes:
-        lines.append(f"  note: {_cut(note, message_width + 20)}")
+        lines.append(f"  note: {_wrap(note, message_width + 20, 8)}")
     passed = sum(o.passed for o in report.outcomes)
     n = len(report.outcomes)
     verdict = "all questions passed" if n and passed == n else f"{passed} of {n} questions passed"

@@ -1,0 +1,156 @@
+"""Where the learner's course folder is, which exercise notebooks it holds, and the learner's progress file.
+
+* :func:`find_course_root` - the course folder seen from any folder inside it (``notebooks/``, ``exercises/``
+  or the course folder itself): the nearest folder, going up, that holds ``exercises/`` and
+  ``notebooks/00_start_here.ipynb``. ``python -m lecture_lib.grade`` without a path grades its exercises.
+* Progress: after grading, the results of each exercise notebook of the course folder are kept in
+  ``<course folder>/.progress/grades.json`` (git-ignored; the environment variable ``LECTURE26_PROGRESS``
+  names another file, or ``none`` to keep nothing: the course's own tools set that, so stored notebooks never
+  show a developer's grades). The start page reads it (:func:`show_progress`) to show the learner's progress
+  per part and what to do next.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+__all__ = [
+    "PARTS", "PROGRESS_ENV", "exercise_notebook", "exercise_notebooks", "find_course_root", "load_progress",
+    "next_step", "progress_file", "progress_rows", "record_progress", "show_progress",
+]
+
+#: The parts, their lesson notebooks (in ``notebooks/``) and their titles, in course order.
+PARTS: Mapping[str, tuple[str, str]] = {
+    "A": ("partA_quantization", "Quantization"),
+    "B": ("partB_distillation_speculative", "Distillation & speculative decoding"),
+    "C": ("partC_production_python", "Production-quality Python"),
+    "D": ("partD_distributed_inference", "Distributed inference"),
+    "E": ("partE_serving_training_optimization", "Training & serving optimization"),
+}
+#: Environment variable naming the progress file (default: ``<course folder>/.progress/grades.json``).
+PROGRESS_ENV = "LECTURE26_PROGRESS"
+EXERCISE_SUFFIX = "_exercises.ipynb"
+
+
+def find_course_root(start: str | Path | None = None) -> Path | None:
+    """The course folder containing ``start`` (default: the current folder), or None outside a course folder."""
+    here = Path.cwd() if start is None else Path(start)
+    here = here.resolve()
+    for folder in (here, *here.parents):
+        if (folder / "exercises").is_dir() and (folder / "notebooks" / "00_start_here.ipynb").is_file():
+            return folder
+    return None
+
+
+def exercise_notebook(part: str) -> str:
+    """The file name of ``part``'s exercise notebook, e.g. ``partB_distillation_speculative_exercises.ipynb``."""
+    if not isinstance(part, str) or part.upper() not in PARTS:
+        raise ValueError(f"part must be one of {', '.join(PARTS)}; got {part!r}")
+    return PARTS[part.upper()][0] + EXERCISE_SUFFIX
+
+
+def exercise_notebooks(root: Path) -> list[Path]:
+    """The exercise notebooks of the course folder ``root`` that exist, in part order."""
+    return [p for p in (Path(root) / "exercises" / exercise_notebook(x) for x in PARTS) if p.is_file()]
+
+
+def progress_file(root: Path | None) -> Path | None:
+    """Where progress is stored: ``$LECTURE26_PROGRESS`` if set, else ``<root>/.progress/grades.json``."""
+    override = os.environ.get(PROGRESS_ENV, "").strip()
+    if override.lower() == "none":
+        return None
+    if override:
+        return Path(override)
+    return None if root is None else Path(root) / ".progress" / "grades.json"
+
+
+def _course_exercise(path: Path) -> tuple[Path, str] | None:
+    """(course folder, part) when ``path`` is one of a course folder's exercise notebooks, else None."""
+    path = Path(path).resolve()
+    root = path.parent.parent
+    if path.parent.name != "exercises" or find_course_root(root) != root:
+        return None
+    for part in PARTS:
+        if path.name == exercise_notebook(part):
+            return root, part
+    return None
+
+
+def load_progress(root: Path | None) -> dict[str, Any]:
+    """The stored progress ``{"parts": {"A": {...}, ...}}`` (empty when nothing was graded or unreadable)."""
+    path = progress_file(root)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path is not None else {}
+    except (OSError, ValueError):
+        data = {}
+    parts = data.get("parts") if isinstance(data, dict) else None
+    return {"parts": parts if isinstance(parts, dict) else {}}
+
+
+def record_progress(results: Sequence[Mapping[str, Any]], *, when: str) -> Path | None:
+    """Store the results of graded course exercise notebooks; returns the file written (None: nothing to store).
+
+    results: ``NotebookReport.as_json()`` dicts; only graded exercise notebooks of a course folder count.
+    when: the time stamp to store (ISO 8601).
+    """
+    written = None
+    for result in results:
+        found = _course_exercise(Path(str(result.get("path", ""))))
+        if found is None or result.get("error") is not None:
+            continue
+        root, part = found
+        path = progress_file(root)
+        if path is None:
+            continue
+        data = load_progress(root)
+        data["parts"][part] = {
+            "score": int(result.get("score", 0)), "max_score": int(result.get("max_score", 0)), "graded_at": when,
+            "questions": {str(q.get("id")): bool(q.get("passed")) for q in result.get("questions", [])},
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        written = path
+    return written
+
+
+def progress_rows(progress: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per part: part, title, score text ("-" when never graded), questions still to pass."""
+    rows = []
+    parts = progress.get("parts", {})
+    for part, (_stem, title) in PARTS.items():
+        entry = parts.get(part)
+        if not isinstance(entry, dict):
+            rows.append({"part": part, "title": title, "score": "not graded yet", "to_do": "all"})
+            continue
+        open_ids = [q for q, ok in entry.get("questions", {}).items() if not ok]
+        rows.append({"part": part, "title": title,
+                     "score": f"{entry.get('score', 0)}/{entry.get('max_score', 0)}",
+                     "to_do": ", ".join(open_ids) if open_ids else "done"})
+    return rows
+
+
+def next_step(progress: Mapping[str, Any]) -> str:
+    """What to do next: the first part never graded or not at full marks (in course order)."""
+    for row in progress_rows(progress):
+        stem = PARTS[row["part"]][0]
+        if row["to_do"] == "all":
+            return (f"Part {row['part']} ({row['title']}): read notebooks/{stem}.ipynb, then solve "
+                    f"exercises/{exercise_notebook(row['part'])}")
+        if row["to_do"] != "done":
+            return f"Part {row['part']}: questions {row['to_do']} in exercises/{exercise_notebook(row['part'])}"
+    return "every part is at full marks: try the challenge questions and Zone 6 of each part"
+
+
+def show_progress(start: str | Path | None = None) -> None:
+    """Print the learner's last grades per part and the next thing to do (the start page's progress map)."""
+    root = find_course_root(start)
+    progress = load_progress(root)
+    print(f"{'part':<5} {'topic':<37} {'last grade':<15} still to pass")
+    for row in progress_rows(progress):
+        print(f"{row['part']:<5} {row['title']:<37} {row['score']:<15} {row['to_do']}")
+    print(f"Next: {next_step(progress)}")
