@@ -2,8 +2,11 @@
 
 Every check names the argument and what is allowed, raises ``TypeError`` for the wrong kind of value
 (bools are never numbers here) and ``ValueError`` for a value outside the domain, and returns the value
-converted to a plain Python ``float``/``int``. ``what`` adds a short description after the name, e.g.
-``positive("T", T, what="temperature")`` -> ``"T (temperature) must be a finite number > 0; got -1.0"``.
+converted to a plain Python ``float``/``int``. Examples of the messages::
+
+    positive("period", 0, unit="seconds")           period must be a finite number of seconds > 0; got 0
+    fraction("p", 1.5, what="a probability")        p must be a probability in [0, 1]; got 1.5
+    integer("n_requests", 0)                        n_requests must be an integer >= 1; got 0
 """
 
 from __future__ import annotations
@@ -17,51 +20,48 @@ import numpy as np
 __all__ = ["as_rng", "fraction", "integer", "nonnegative", "positive"]
 
 
-def _label(name: str, what: str) -> str:
-    return f"{name} ({what})" if what else name
-
-
 def _real(name: str, value: Any, allowed: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number {allowed}; got {type(value).__name__}")
+        raise TypeError(f"{name} must be {allowed}; got {type(value).__name__}")
     return float(value)
 
 
-def positive(name: str, value: Any, *, what: str = "") -> float:
-    """``value`` as a float; it must be a finite real number > 0."""
-    label = _label(name, what)
-    v = _real(label, value, "> 0")
+def positive(name: str, value: Any, *, unit: str = "") -> float:
+    """``value`` as a float; it must be a finite real number > 0 (``unit`` only words the message)."""
+    allowed = f"a finite number{' of ' + unit if unit else ''} > 0"
+    v = _real(name, value, allowed)
     if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{label} must be a finite number > 0; got {value!r}")
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
     return v
 
 
-def nonnegative(name: str, value: Any, *, what: str = "") -> float:
+def nonnegative(name: str, value: Any, *, unit: str = "") -> float:
     """``value`` as a float; it must be a finite real number >= 0."""
-    label = _label(name, what)
-    v = _real(label, value, ">= 0")
+    allowed = f"a finite number{' of ' + unit if unit else ''} >= 0"
+    v = _real(name, value, allowed)
     if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{label} must be a finite number >= 0; got {value!r}")
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
     return v
 
 
-def fraction(name: str, value: Any, *, open_low: bool = False, open_high: bool = False, what: str = "") -> float:
-    """``value`` as a float in [0, 1] (``open_low``/``open_high`` exclude 0/1): a probability or a share."""
-    label = _label(name, what)
+def fraction(
+    name: str, value: Any, *, open_low: bool = False, open_high: bool = False, what: str = "a number", note: str = ""
+) -> float:
+    """``value`` as a float in [0, 1] (``open_low``/``open_high`` exclude 0/1): a probability, a share, a load."""
     lo, hi = ("(0" if open_low else "[0"), ("1)" if open_high else "1]")
-    v = _real(label, value, f"in {lo}, {hi}")
+    allowed = f"{what} in {lo}, {hi}{', ' + note if note else ''}"
+    v = _real(name, value, allowed)
     if not ((v > 0 if open_low else v >= 0) and (v < 1 if open_high else v <= 1)):
-        raise ValueError(f"{label} must be in {lo}, {hi}; got {value!r}")
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
     return v
 
 
-def integer(name: str, value: Any, minimum: int = 1, *, what: str = "") -> int:
+def integer(name: str, value: Any, minimum: int = 1, *, what: str = "an integer") -> int:
     """``value`` as an int >= ``minimum`` (Python or NumPy integers; bools and floats are refused)."""
-    label = _label(name, what)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{label} must be an integer >= {minimum}; got {type(value).__name__}")
+        raise TypeError(f"{name} must be {what} >= {minimum}; got {type(value).__name__}")
     if value < minimum:
-        raise ValueError(f"{label} must be an integer >= {minimum}; got {value}")
+        raise ValueError(f"{name} must be {what} >= {minimum}; got {value}")
     return int(value)
 
 

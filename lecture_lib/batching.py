@@ -41,6 +41,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lecture_lib._checks import integer as _integer
+from lecture_lib._checks import nonnegative as _nonnegative
+from lecture_lib._checks import positive as _positive
+
 __all__ = [
     "BATCHING_POLICIES",
     "BatchingResult",
@@ -64,32 +68,8 @@ BATCHING_POLICIES = ("static", "dynamic", "continuous")
 # ---------------------------------------------------------------------------------------------------
 # argument checks
 # ---------------------------------------------------------------------------------------------------
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= 1; got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be an int >= 1; got {value}")
-    return int(value)
-
-
-def _nonneg_float(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a finite number >= 0; got {type(value).__name__}")
-    v = float(value)
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-    return v
-
-
-def _positive_float(name: str, value) -> float:
-    v = _nonneg_float(name, value)
-    if v == 0:
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
-    return v
-
-
 def _check_cost(a, b) -> tuple[float, float]:
-    a, b = _nonneg_float("a", a), _nonneg_float("b", b)
+    a, b = _nonnegative("a", a), _nonnegative("b", b)
     if a + b == 0:
         raise ValueError("a + b must be > 0: step_time(B) = a + b*B must be positive")
     return a, b
@@ -107,18 +87,18 @@ def _check_policy(policy) -> str:
 def step_time(batch_size: int, a: float, b: float) -> float:
     """Seconds for one decoding step of ``batch_size`` sequences: ``a + b * batch_size``."""
     a, b = _check_cost(a, b)
-    return a + b * _positive_int("batch_size", batch_size)
+    return a + b * _integer("batch_size", batch_size)
 
 
 def max_throughput(batch_size: int, a: float, b: float) -> float:
     """Tokens per second of a batch kept full: ``batch_size / (a + b * batch_size)``."""
-    bs = _positive_int("batch_size", batch_size)
+    bs = _integer("batch_size", batch_size)
     return bs / step_time(bs, a, b)
 
 
 def weight_bytes_per_token(weight_bytes: float, batch_size: int = 1) -> float:
     """Weight bytes streamed from memory per generated token: ``weight_bytes / batch_size``."""
-    return _positive_float("weight_bytes", weight_bytes) / _positive_int("batch_size", batch_size)
+    return _positive("weight_bytes", weight_bytes) / _integer("batch_size", batch_size)
 
 
 def decode_step_lower_bound(
@@ -129,10 +109,10 @@ def decode_step_lower_bound(
     ``(weight_bytes + batch_size * kv_bytes_per_sequence) / bandwidth``: every weight is read once per
     step, and each sequence's KV cache is read once. ``bandwidth`` in bytes per second.
     """
-    w = _positive_float("weight_bytes", weight_bytes)
-    bw = _positive_float("bandwidth", bandwidth)
-    bs = _positive_int("batch_size", batch_size)
-    kv = _nonneg_float("kv_bytes_per_sequence", kv_bytes_per_sequence)
+    w = _positive("weight_bytes", weight_bytes)
+    bw = _positive("bandwidth", bandwidth)
+    bs = _integer("batch_size", batch_size)
+    kv = _nonnegative("kv_bytes_per_sequence", kv_bytes_per_sequence)
     return (w + bs * kv) / bw
 
 
@@ -147,17 +127,17 @@ def make_requests(
     ``output_tokens``: an int (every request the same) or ``(lo, hi)`` for lengths uniform on lo..hi.
     Returns ``(arrival_times, output_tokens)`` as float64 and int64 arrays.
     """
-    n = _positive_int("n_requests", n_requests)
-    lam = _positive_float("arrival_rate", arrival_rate)
+    n = _integer("n_requests", n_requests)
+    lam = _positive("arrival_rate", arrival_rate)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be an int; got {type(seed).__name__}")
     rng = np.random.default_rng(seed)
     arrivals = np.cumsum(rng.exponential(1.0 / lam, n))
     if isinstance(output_tokens, numbers.Integral) and not isinstance(output_tokens, bool):
-        tokens = np.full(n, _positive_int("output_tokens", output_tokens), dtype=np.int64)
+        tokens = np.full(n, _integer("output_tokens", output_tokens), dtype=np.int64)
     elif isinstance(output_tokens, tuple) and len(output_tokens) == 2:
-        lo = _positive_int("output_tokens[0]", output_tokens[0])
-        hi = _positive_int("output_tokens[1]", output_tokens[1])
+        lo = _integer("output_tokens[0]", output_tokens[0])
+        hi = _integer("output_tokens[1]", output_tokens[1])
         if hi < lo:
             raise ValueError(f"output_tokens must be (lo, hi) with 1 <= lo <= hi; got {output_tokens}")
         tokens = rng.integers(lo, hi + 1, n).astype(np.int64)
@@ -269,9 +249,9 @@ def simulate_batching(
     ``max_wait`` is used by ``dynamic`` only. Requests are served first come, first served.
     """
     policy = _check_policy(policy)
-    B = _positive_int("max_batch_size", max_batch_size)
+    B = _integer("max_batch_size", max_batch_size)
     a, b = _check_cost(a, b)
-    max_wait = _nonneg_float("max_wait", max_wait)
+    max_wait = _nonnegative("max_wait", max_wait)
     arr = np.asarray(arrival_times, dtype=np.float64).ravel()
     tok_in = np.asarray(output_tokens).ravel()
     if arr.size == 0:
@@ -442,12 +422,12 @@ def measure_step_times(
     """Median wall time (seconds, by ``clock``) of ``step_fn(batch_size)`` for each batch size."""
     if not batch_sizes:
         raise ValueError("batch_sizes must list at least one batch size")
-    repeats = _positive_int("repeats", repeats)
+    repeats = _integer("repeats", repeats)
     if isinstance(warmup, bool) or not isinstance(warmup, numbers.Integral) or warmup < 0:
         raise ValueError(f"warmup must be an int >= 0; got {warmup!r}")
     out = {}
     for bs in batch_sizes:
-        bs = _positive_int("batch_size", bs)
+        bs = _integer("batch_size", bs)
         for _ in range(warmup):
             step_fn(bs)
         times = []
@@ -477,7 +457,7 @@ def tinylm_decode_step(model: torch.nn.Module, *, context_len: int = 32, seed: i
     """A ``step_fn(batch_size)`` running one real decoding step of ``model`` (one new token per sequence
     with a KV cache already holding ``context_len`` positions). Caches are prepared once per batch size
     and rolled back after each step, so only the decoding step is timed."""
-    ctx = _positive_int("context_len", context_len)
+    ctx = _integer("context_len", context_len)
     gen = torch.Generator().manual_seed(seed)
     vocab = int(getattr(model, "vocab_size", 0) or getattr(getattr(model, "config", None), "vocab_size", 0) or 32)
     prepared: dict[int, tuple] = {}
@@ -503,10 +483,10 @@ def measure_copy_bandwidth(
 ) -> float:
     """Memory bandwidth (bytes/s) of a large tensor copy: ``2 * nbytes`` moved (read + write) per copy,
     best of ``repeats``."""
-    n = _positive_int("nbytes", nbytes) // 4
+    n = _integer("nbytes", nbytes) // 4
     if n < 1:
         raise ValueError("nbytes must be at least 4")
-    repeats = _positive_int("repeats", repeats)
+    repeats = _integer("repeats", repeats)
     src = torch.ones(n, dtype=torch.float32)
     dst = torch.empty_like(src)
     dst.copy_(src)

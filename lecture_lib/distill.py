@@ -81,7 +81,7 @@ def _check_finite(x: Tensor, name: str) -> None:
 def log_softmax_t(logits, T: float = 1.0) -> Tensor:
     """log p_i(T) = z_i/T - logsumexp_j(z_j/T) over the last dim (numerically stable)."""
     z = _as_float_tensor(logits, "logits")
-    T = positive("T", T, what="temperature")
+    T = positive("T", T)
     _check_finite(z, "logits")
     return F.log_softmax(z / T, dim=-1)
 
@@ -135,8 +135,8 @@ def distillation_loss(student_logits, teacher_logits, labels=None, *, T: float =
     ``alpha * T * (p_S(T) - p_T(T)) / N`` (see :func:`soft_target_gradient`).
     Taught in Part B, "The KD loss and why T²".
     """
-    T = positive("T", T, what="temperature")
-    alpha = fraction("alpha", alpha, what="weight of the soft KD term")
+    T = positive("T", T)
+    alpha = fraction("alpha", alpha, what="the weight of the soft KD term")
     s, t, shape = _flatten_pair(student_logits, teacher_logits)
     N, V = s.shape
     log_ps = F.log_softmax(s / T, dim=-1)
@@ -170,7 +170,7 @@ def soft_target_gradient(student_logits, teacher_logits, *, T: float = 2.0, t_sq
     ``t_squared=False``: d/dz_S [KL]    = (p_S(T) - p_T(T)) / (T N), which vanishes like 1/T² relative
     to the T² version (Hinton's reason for the T² factor). Used by the temperature widget.
     """
-    T = positive("T", T, what="temperature")
+    T = positive("T", T)
     s, t, shape = _flatten_pair(student_logits, teacher_logits)
     N = s.shape[0]
     g = (F.softmax(s / T, dim=-1) - F.softmax(t / T, dim=-1)) / N
@@ -244,8 +244,8 @@ def train_student(
     from lecture_lib.tinylm import GPTConfig, TinyGPT, encode, train_text  # the model layer (lazy)
     from lecture_lib.tinylm.train import TrainConfig, lr_at, sample_batch
 
-    T = positive("T", T, what="temperature")
-    alpha = fraction("alpha", alpha, what="weight of the soft KD term")
+    T = positive("T", T)
+    alpha = fraction("alpha", alpha, what="the weight of the soft KD term")
     for name, v, lo in (("steps", steps, 1), ("batch_size", batch_size, 1), ("log_every", log_every, 1), ("seed", seed, 0)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise ValueError(f"{name} must be an int >= {lo}; got {v!r}")

@@ -31,18 +31,13 @@ import torch
 from torch import Tensor
 
 from . import fp8 as _fp8
+from ._checks import integer
 from .quant import pack_int4, quantize, unpack_int4
 
 __all__ = ["KINDS", "kv_cache_bytes", "bytes_per_value", "QuantizedKVStorage"]
 
 KINDS = ("fp32", "fp16", "bf16", "int8", "int4", "fp8", "fp8_e5m2")
 _FLOAT_KINDS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-def _positive_int(v: Any, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive int; got {v!r}")
-    return int(v)
 
 
 def kv_cache_bytes(
@@ -69,7 +64,7 @@ def kv_cache_bytes(
     n = 2
     for v, name in ((layers, "layers"), (kv_heads, "kv_heads"), (head_dim, "head_dim"), (seq_len, "seq_len"),
                     (batch, "batch")):
-        n *= _positive_int(v, name)
+        n *= integer(name, v)
     if isinstance(bytes_per_value, bool) or not isinstance(bytes_per_value, (int, float, np.integer, np.floating)):
         raise TypeError(f"bytes_per_value must be a positive number; got {type(bytes_per_value).__name__}")
     if not math.isfinite(bytes_per_value) or bytes_per_value <= 0:
@@ -90,7 +85,7 @@ def bytes_per_value(kind: str, head_dim: int) -> float:
     fp32 4, fp16/bf16 2, int8 and fp8 ``1 + 4/head_dim``, int4 ``ceil(head_dim/2)/head_dim + 4/head_dim``.
     """
     kind = _check_kind(kind)
-    d = _positive_int(head_dim, "head_dim")
+    d = integer("head_dim", head_dim)
     if kind in _FLOAT_KINDS:
         return float(torch.tensor([], dtype=_FLOAT_KINDS[kind]).element_size())
     code_bytes = math.ceil(d / 2) if kind == "int4" else d

@@ -280,7 +280,7 @@ def mmc_sojourn_time(arrival_rate: float, service_rate: float, c: int) -> float:
 
 
 def _load_d(load: float, d: int) -> tuple[float, int]:
-    load = fraction("load", load, open_low=True, open_high=True, what="per-worker arrival rate / service rate")
+    load = fraction("load", load, open_low=True, open_high=True, what="a per-worker load (arrival rate / service rate)")
     return load, integer("d", d)
 
 

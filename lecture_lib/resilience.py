@@ -27,6 +27,10 @@ from typing import Awaitable, Callable, Sequence
 
 import numpy as np
 
+from lecture_lib._checks import as_rng as _as_rng
+from lecture_lib._checks import integer as _integer
+from lecture_lib._checks import positive as _positive
+
 __all__ = [
     "JITTERS",
     "backoff_delays",
@@ -58,33 +62,6 @@ JITTERS = ("none", "full", "equal", "decorrelated")
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _as_rng(rng) -> np.random.Generator:
-    if rng is None:
-        return np.random.default_rng()
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be None, a seed (int >= 0) or a numpy.random.Generator; got {type(rng).__name__}")
-
-
-def _positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    v = float(value)
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
-    return v
-
-
-def _int_at_least(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= {minimum}; got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
-    return int(value)
-
-
 def _capped_exponential(n: int, base: float, cap: float) -> float:
     """min(cap, base * 2**n) without overflowing for large n."""
     if n > 1 + math.log2(cap / base):
@@ -104,7 +81,7 @@ def backoff_delays(attempts: int, *, base: float, cap: float, jitter: str = "ful
 
     ``rng``: None (fresh entropy), a seed, or a ``numpy.random.Generator``.
     """
-    attempts = _int_at_least("attempts", attempts, 0)
+    attempts = _integer("attempts", attempts, 0)
     base = _positive("base", base)
     cap = _positive("cap", cap)
     if cap < base:
@@ -131,7 +108,7 @@ def backoff_delays(attempts: int, *, base: float, cap: float, jitter: str = "ful
 def additive_jitter_delays(attempts: int, *, base: float, cap: float, spread: float, rng=None) -> list[float]:
     """The lecture's scheme: ``min(cap, base * 2**n) + U(0, spread)`` (base 200 ms, spread 100 ms: 200-300,
     400-500, 800-900 ms). A fixed spread shrinks relative to the delay as n grows, so it decorrelates little."""
-    attempts = _int_at_least("attempts", attempts, 0)
+    attempts = _integer("attempts", attempts, 0)
     base, cap = _positive("base", base), _positive("cap", cap)
     if cap < base:
         raise ValueError(f"cap must be >= base; got base={base!r}, cap={cap!r}")
@@ -152,7 +129,7 @@ class RetryBudget:
         if not (0 <= ratio <= 1):
             raise ValueError(f"ratio must be in [0, 1] (retries per request); got {ratio!r}")
         self.ratio = float(ratio)
-        self.min_retries = _int_at_least("min_retries", min_retries, 0)
+        self.min_retries = _integer("min_retries", min_retries, 0)
         self.max_tokens = float(max_tokens) if max_tokens is not None else float(max(min_retries, 1)) + 100.0
         self.tokens = float(min_retries)
         self.withdrawn = 0
@@ -194,9 +171,9 @@ class BreakerConfig:
     permitted_calls_in_half_open: int = 3
 
     def __post_init__(self) -> None:
-        _int_at_least("window_size", self.window_size, 1)
-        _int_at_least("minimum_calls", self.minimum_calls, 1)
-        _int_at_least("permitted_calls_in_half_open", self.permitted_calls_in_half_open, 1)
+        _integer("window_size", self.window_size, 1)
+        _integer("minimum_calls", self.minimum_calls, 1)
+        _integer("permitted_calls_in_half_open", self.permitted_calls_in_half_open, 1)
         if self.minimum_calls > self.window_size:
             raise ValueError(
                 f"minimum_calls must be <= window_size (the window never holds more); got "
@@ -360,7 +337,7 @@ class Bulkhead:
     """
 
     def __init__(self, max_concurrent: int, max_wait: float = 0.0) -> None:
-        self.max_concurrent = _int_at_least("max_concurrent", max_concurrent, 1)
+        self.max_concurrent = _integer("max_concurrent", max_concurrent, 1)
         if not (isinstance(max_wait, (int, float)) and math.isfinite(max_wait) and max_wait >= 0):
             raise ValueError(f"max_wait must be a finite number of seconds >= 0; got {max_wait!r}")
         self.max_wait = float(max_wait)
@@ -431,7 +408,7 @@ async def retry_async(
     would end past it is not started. budget: a :class:`RetryBudget` (first attempt deposits, each retry
     withdraws). Exceptions not in ``retry_on`` (and :class:`CircuitOpenError`) propagate at once.
     """
-    attempts = _int_at_least("attempts", attempts, 1)
+    attempts = _integer("attempts", attempts, 1)
     delays = backoff_delays(attempts - 1, base=base, cap=cap, jitter=jitter, rng=rng)
     if timeout is not None:
         _positive("timeout", timeout)
@@ -586,9 +563,9 @@ def simulate_retry_storm(
     Returns total calls made (the work the storm costs) and the time the last client succeeded.
     Without jitter the clients retry in lock-step waves, and each wave but ``capacity`` of them fails again.
     """
-    n_clients = _int_at_least("n_clients", n_clients, 1)
-    capacity = _int_at_least("capacity", capacity, 1)
-    max_attempts = _int_at_least("max_attempts", max_attempts, 1)
+    n_clients = _integer("n_clients", n_clients, 1)
+    capacity = _integer("capacity", capacity, 1)
+    max_attempts = _integer("max_attempts", max_attempts, 1)
     service_time = _positive("service_time", service_time)
     if not (isinstance(outage, (int, float)) and math.isfinite(outage) and outage >= 0):
         raise ValueError(f"outage must be a finite duration >= 0; got {outage!r}")

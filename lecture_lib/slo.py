@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lecture_lib._checks import fraction, positive
+
 __all__ = [
     "MULTIWINDOW_ALERTS",
     "BurnRateAlert",
@@ -63,28 +65,15 @@ SLO_PERIOD = 30 * DAY
 
 
 def _check_slo(slo: float) -> float:
-    if isinstance(slo, bool) or not isinstance(slo, (int, float, np.integer, np.floating)):
-        raise TypeError(f"slo must be a number in (0, 1), e.g. 0.999; got {slo!r}")
-    s = float(slo)
-    if not (0.0 < s < 1.0):
-        raise ValueError(f"slo must be a fraction in (0, 1), e.g. 0.999 for 99.9 %; got {slo}")
-    return s
+    return fraction("slo", slo, open_low=True, open_high=True, what="a fraction", note="e.g. 0.999 for 99.9 %")
 
 
 def _check_rate(error_rate: float, name: str = "error_rate") -> float:
-    if isinstance(error_rate, bool) or not isinstance(error_rate, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number in [0, 1]; got {error_rate!r}")
-    e = float(error_rate)
-    if not (0.0 <= e <= 1.0):
-        raise ValueError(f"{name} must be a fraction of requests in [0, 1]; got {error_rate}")
-    return e
+    return fraction(name, error_rate, what="a fraction of requests")
 
 
 def _check_positive(x: float, name: str) -> float:
-    v = float(x)
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a finite number of seconds > 0; got {x}")
-    return v
+    return positive(name, x, unit="seconds")
 
 
 def error_budget(slo: float) -> float:

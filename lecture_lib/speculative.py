@@ -288,8 +288,8 @@ def expected_tokens_per_step(alpha: float, k: int) -> float:
     Computed as -expm1((k+1) log alpha) / (1 - alpha), accurate also for alpha close to 1.
     The lecture's "1.5 / 4.0 / 9.0 tokens per round" are the k -> infinity limits minus one.
     """
-    a = fraction("alpha", alpha, what="acceptance probability")
-    k = integer("k", k, 0, what="draft length")
+    a = fraction("alpha", alpha, what="an acceptance probability")
+    k = integer("k", k, 0)
     if a == 1.0:
         return float(k + 1)
     if a == 0.0 or k == 0:  # exactly one token (the expm1 form can round k = 0 to 0.9999999999999999)
@@ -317,7 +317,7 @@ def expected_speedup(alpha: float, k: int, c: float) -> float:
     c = float(c)
     if not (math.isfinite(c) and c >= 0):
         raise ValueError(f"c (draft cost per token, in target calls) must be a finite number >= 0; got {c}")
-    k = integer("k", k, 0, what="draft length")
+    k = integer("k", k, 0)
     return expected_tokens_per_step(alpha, k) / (k * c + 1.0)
 
 
@@ -325,8 +325,8 @@ def simulate_tokens_per_step(alpha: float, k: int, n_steps: int, *, seed: int = 
     """Monte-Carlo of the acceptance model: each of the k draft tokens is accepted independently with
     probability alpha until the first rejection; a step emits (accepted + 1) tokens. Returns an int array
     of n_steps values in 1..k+1 (its mean estimates :func:`expected_tokens_per_step`)."""
-    a = fraction("alpha", alpha, what="acceptance probability")
-    k = integer("k", k, 0, what="draft length")
+    a = fraction("alpha", alpha, what="an acceptance probability")
+    k = integer("k", k, 0)
     n_steps = integer("n_steps", n_steps, 1)
     rng = np.random.default_rng(seed)
     acc = rng.random((n_steps, k)) < a
@@ -397,7 +397,7 @@ def speculative_decode(
     ``accepted_histogram`` (steps that accepted 0..k draft tokens, counting only full-length steps),
     ``k``, ``temperature``.
     """
-    k = integer("k", k, 0, what="draft length")
+    k = integer("k", k, 0)
     n_new = integer("max_new_tokens", max_new_tokens, 0)
     temperature = _check_temperature(temperature)
     prompt = [int(t) for t in _as_token_tensor(prompt_ids, "prompt_ids").reshape(-1).tolist()]

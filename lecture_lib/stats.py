@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 from scipy import special as _special
 
+from lecture_lib._checks import fraction, integer
+
 __all__ = [
     "BenchmarkComparison",
     "MannWhitneyResult",
@@ -51,25 +53,6 @@ __all__ = [
 ]
 
 
-def _prob(p: float, name: str, *, open_low: bool = False, open_high: bool = False) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a probability (a number); got {p!r}")
-    v = float(p)
-    lo_ok = v > 0 if open_low else v >= 0
-    hi_ok = v < 1 if open_high else v <= 1
-    if not (lo_ok and hi_ok):
-        lo = "(0" if open_low else "[0"
-        hi = "1)" if open_high else "1]"
-        raise ValueError(f"{name} must be a probability in {lo}, {hi}; got {p}")
-    return v
-
-
-def _count(n: int, name: str, minimum: int = 0) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {n!r}")
-    return int(n)
-
-
 # ----------------------------------------------------------------------------------------------------
 # Random testing
 # ----------------------------------------------------------------------------------------------------
@@ -80,8 +63,8 @@ def prob_find_bug(p: float, n: int) -> float:
 
     Computed as ``-expm1(n * log1p(-p))`` so that tiny ``p`` keeps full precision.
     """
-    pv = _prob(p, "p")
-    nv = _count(n, "n")
+    pv = fraction("p", p, what="a probability")
+    nv = integer("n", n, 0)
     if pv == 1.0:
         return 1.0 if nv > 0 else 0.0
     return float(-math.expm1(nv * math.log1p(-pv)))
@@ -93,8 +76,8 @@ def cases_needed(p: float, delta: float) -> int:
     ``cases_needed(0.01, 0.05) == 299``. ``p`` in (0, 1], ``delta`` in (0, 1). The result is corrected by
     +-1 so that it is the exact smallest integer despite floating-point rounding in the logarithms.
     """
-    pv = _prob(p, "p", open_low=True)
-    dv = _prob(delta, "delta", open_low=True, open_high=True)
+    pv = fraction("p", p, what="a probability", open_low=True)
+    dv = fraction("delta", delta, what="a probability", open_low=True, open_high=True)
     if pv == 1.0:
         return 1
     n = max(1, math.ceil(math.log(dv) / math.log1p(-pv)))
@@ -114,9 +97,9 @@ def simulate_find_bug(p: float, n: int, n_runs: int, *, rng: np.random.Generator
 
     The cases are uniform numbers in [0, 1); the "bug" is the input region [0, p).
     """
-    pv = _prob(p, "p")
-    nv = _count(n, "n", 1)
-    runs = _count(n_runs, "n_runs", 1)
+    pv = fraction("p", p, what="a probability")
+    nv = integer("n", n, 1)
+    runs = integer("n_runs", n_runs, 1)
     if not isinstance(rng, np.random.Generator):
         raise TypeError("rng must be a numpy.random.Generator (np.random.default_rng(seed))")
     found = 0
@@ -134,7 +117,7 @@ def expected_fuzz_time(p: float, rate: float) -> float:
 
     (The number of tries is geometric with mean ``1/p``.)
     """
-    pv = _prob(p, "p", open_low=True)
+    pv = fraction("p", p, what="a probability", open_low=True)
     r = float(rate)
     if not (math.isfinite(r) and r > 0):
         raise ValueError(f"rate must be a finite number of inputs per second > 0; got {rate}")
@@ -298,7 +281,7 @@ def bootstrap_ci(
     c = float(confidence)
     if not (0.0 < c < 1.0):
         raise ValueError(f"confidence must be in (0, 1), e.g. 0.95; got {confidence}")
-    B = _count(n_resamples, "n_resamples", 100)
+    B = integer("n_resamples", n_resamples, 100)
     if not isinstance(rng, np.random.Generator):
         raise TypeError("rng must be a numpy.random.Generator (np.random.default_rng(seed))")
     point = float(statistic(*arrays, axis=-1))

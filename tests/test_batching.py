@@ -217,9 +217,9 @@ def test_bad_inputs():
         bt.simulate_batching("static", [0.0, 1.0], [1], **ok)
     with pytest.raises(ValueError, match="at least one request"):
         bt.simulate_batching("static", [], [], **ok)
-    with pytest.raises(ValueError, match="max_batch_size must be an int >= 1"):
+    with pytest.raises(ValueError, match="max_batch_size must be an integer >= 1"):
         bt.simulate_batching("static", [0.0], [1], max_batch_size=0, a=0.1, b=0.1)
-    with pytest.raises(TypeError, match="max_batch_size must be an int"):
+    with pytest.raises(TypeError, match="max_batch_size must be an integer"):
         bt.simulate_batching("static", [0.0], [1], max_batch_size=2.0, a=0.1, b=0.1)
     with pytest.raises(ValueError, match="a must be a finite number >= 0"):
         bt.simulate_batching("static", [0.0], [1], max_batch_size=1, a=-1, b=0.1)
