@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from .probe_runtime import Arr, Opaque, Raised, decode
 
 __all__ = [
-    "STATUS_LABELS", "Fail", "Outcome", "Question", "as_array", "as_number", "describe", "evaluate",
+    "STATUS_LABELS", "Fail", "Mistake", "Outcome", "Question", "as_tensor", "first_match", "as_array", "as_number", "describe", "evaluate",
     "find_question", "known_parts", "questions_for", "raised",
 ]
 
@@ -67,6 +68,20 @@ class Fail(Exception):
 
 
 @dataclass(frozen=True)
+class Mistake:
+    """A wrong answer learners really write, and the diagnosis it earns (a question's table of mistakes).
+
+    name: short label; code: the wrong answer, replacing solution region ``region`` of the question (the tests
+    feed exactly this code); hint: words of the hint the judge gives for this mistake and for no other.
+    """
+
+    name: str
+    code: str
+    hint: str
+    region: int = 0
+
+
+@dataclass(frozen=True)
 class Question:
     """One graded question.
 
@@ -76,6 +91,8 @@ class Question:
     :mod:`~lecture_lib.grade.probe_runtime` and imports inside its body (its source is sent to the kernel).
     wrong_answers: for the tests - region number (0-based among this question's ``# BEGIN SOLUTION`` regions)
     -> code that replaces that region in the solution notebook and must lose exactly this question's points.
+    mistakes: the question's table of real learner mistakes; each one's hint is proven by a test that feeds
+    that exact wrong answer (``tests/test_grade_mistakes.py``).
     """
 
     id: str
@@ -85,6 +102,7 @@ class Question:
     probe: Callable[[Any, Any], Any]
     judge: Callable[[Any, Any], str]
     wrong_answers: Mapping[int, str] = field(default_factory=dict)
+    mistakes: tuple[Mistake, ...] = ()
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
@@ -249,6 +267,25 @@ def as_array(value: Any, what: str) -> np.ndarray:
     if isinstance(value, (list, tuple)) and all(isinstance(x, (int, float)) for x in value):
         return np.asarray(value, dtype=np.float64)
     raise Fail(f"{what} must be a tensor; got {describe(value)}")
+
+
+def as_tensor(value: Any, what: str) -> np.ndarray:
+    """Like :func:`as_array`, but only a ``torch.Tensor`` is accepted (a NumPy array or a list fails clearly)."""
+    if isinstance(value, Arr) and value.kind == "torch":
+        return np.asarray(value.value)
+    raise Fail(f"{what} must return a torch.Tensor; got {describe(value)}",
+               "compute it with torch operations on the input tensor (torch.exp, .sum(dim=-1, keepdim=True), ...), "
+               "or wrap a NumPy result in torch.from_numpy(...)")
+
+
+def first_match(got: Sequence[float], candidates: Mapping[str, Sequence[float]], *, rel_tol: float = 1e-6,
+                abs_tol: float = 1e-9) -> str | None:
+    """The first candidate (a known mistake's values) equal to ``got`` on every case, else None."""
+    for name, values in candidates.items():
+        if len(values) == len(got) and all(math.isclose(g, v, rel_tol=rel_tol, abs_tol=abs_tol)
+                                           for g, v in zip(got, values)):
+            return name
+    return None
 
 
 def as_number(value: Any, what: str) -> float:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Fail, Question, as_array, as_number, describe, raised
+from .core import Mistake, Fail, Question, as_array, as_number, describe, raised
 from .probe_runtime import Arr, call, get_function, to_torch
 
 __all__ = ["QUESTIONS"]
@@ -498,7 +498,7 @@ def probe_a5(ns: Any, inputs: Any) -> Any:
 def _e4m3_hint(code: int, got: float) -> str:
     s, e, m = code >> 7, (code >> 3) & 0xF, code & 0x7
     sign = -1.0 if s else 1.0
-    if e == 0 and m and math.isclose(got, sign * 2.0 ** (-7) * (1 + m / 8), rel_tol=1e-6):
+    if e == 0 and math.isclose(got, sign * 2.0 ** (-7) * (1 + m / 8), rel_tol=1e-6):
         return "exponent field 0 is subnormal: value = (-1)^s * 2^(1-7) * (m/8), no implicit leading 1"
     if e > 0 and math.isclose(got, sign * 2.0 ** (e - 8) * (1 + m / 8), rel_tol=1e-6):
         return "the E4M3 exponent bias is 7: value = (-1)^s * 2^(e-7) * (1 + m/8)"
@@ -665,19 +665,100 @@ q = torch.clamp(torch.round(x / scale), qmin, qmax) * scale
 return x + (q - x).detach()
 """
 
+# ================================================================================== the table of real mistakes
+_A1 = "w = torch.as_tensor(w, dtype=torch.float32)\n"
+MISTAKES_A1 = (
+    Mistake("divides by 8", WRONG_A1, "did you divide by 8"),
+    Mistake("floor(x + 0.5)", _A1 + "amax = float(w.abs().max())\ns = amax / 7 if amax else 1.0\n"
+            "return torch.clamp(torch.floor(w / s + 0.5), -7, 7).to(torch.int8), s", "rounds every half up"),
+    Mistake("truncates with .to(int8)", _A1 + "amax = float(w.abs().max())\ns = amax / 7 if amax else 1.0\n"
+            "return torch.clamp(w / s, -7, 7).to(torch.int8), s", "truncates toward zero"),
+    Mistake("max(w) instead of max|w|", _A1 + "s = float(w.max()) / 7 if float(w.max()) else 1.0\n"
+            "return torch.clamp(torch.round(w / s), -7, 7).to(torch.int8), s", "take the absolute value"),
+    Mistake("no guard for an all-zero tensor", _A1 + "s = float(w.abs().max()) / 7\n"
+            "return torch.clamp(torch.round(w / s), -7, 7).to(torch.int8), s", "an all-zero tensor needs a usable scale"),
+    Mistake("float codes", "amax = float(w.abs().max())\ns = amax / 7 if amax else 1.0\n"
+            "return torch.clamp(torch.round(w / s), -7, 7), s", "codes must be integers"),
+)
+MISTAKES_A2 = (
+    Mistake("rounded scale", "return torch.as_tensor(codes).to(torch.float32) * round(scale, 4)",
+            "do not round the scale"),
+    Mistake("divides by the scale", "return torch.as_tensor(codes).to(torch.float32) / scale",
+            "multiply by the scale, do not divide"),
+    Mistake("sum instead of mean", "return float((torch.as_tensor(w) - torch.as_tensor(w_hat)).abs().sum())",
+            "it is a mean, not a sum", region=1),
+    Mistake("squared error", "return float(((torch.as_tensor(w) - torch.as_tensor(w_hat)) ** 2).mean())",
+            "not the mean squared error", region=1),
+    Mistake("no absolute value", WRONG_A2_MEAN, "errors of opposite signs cancel", region=1),
+)
+_A3 = "w = torch.as_tensor(w, dtype=torch.float32)\n"
+MISTAKES_A3 = (
+    Mistake("range not widened to include 0", _A3 + "lo, hi = w.amin(dim=1), w.amax(dim=1)\n"
+            "s = torch.where(hi > lo, (hi - lo) / 255, torch.ones_like(hi))\nz = torch.round(-lo / s)\n"
+            "return torch.clamp(torch.round(w / s[:, None]) + z[:, None], 0, 255).to(torch.uint8), s, z",
+            "widen the range to include 0"),
+    Mistake("codes from (w - min) / s", _A3 + "lo = w.amin(dim=1).clamp(max=0)\nhi = w.amax(dim=1).clamp(min=0)\n"
+            "s = torch.where(hi > lo, (hi - lo) / 255, torch.ones_like(hi))\nz = torch.round(-lo / s)\n"
+            "return torch.clamp(torch.round((w - lo[:, None]) / s[:, None]), 0, 255).to(torch.uint8), s, z",
+            "so that w = 0 maps exactly"),
+    Mistake("divides by 256", _A3 + "lo = w.amin(dim=1).clamp(max=0)\nhi = w.amax(dim=1).clamp(min=0)\n"
+            "s = torch.where(hi > lo, (hi - lo) / 256, torch.ones_like(hi))\nz = torch.round(-lo / s)\n"
+            "return torch.clamp(torch.round(w / s[:, None]) + z[:, None], 0, 255).to(torch.uint8), s, z",
+            "so divide by 255"),
+    Mistake("one scale for the whole tensor", WRONG_A3_PER_TENSOR, "must have one value per output channel"),
+    Mistake("reduced over the wrong dim", _A3 + "lo = w.amin(dim=0).clamp(max=0)\nhi = w.amax(dim=0).clamp(min=0)\n"
+            "s = torch.where(hi > lo, (hi - lo) / 255, torch.ones_like(hi))\nz = torch.round(-lo / s)\n"
+            "return torch.clamp(torch.round(w / s) + z, 0, 255).to(torch.uint8), s, z", "not dim=0"),
+)
+_A4 = "c = torch.as_tensor(codes).reshape(-1).to(torch.int16)\nif c.numel() % 2:\n    c = torch.cat([c, c.new_zeros(1)])\n"
+MISTAKES_A4 = (
+    Mistake("first code in the high nibble", WRONG_A4_HIGH_FIRST, "the FIRST code of each pair goes into the LOW nibble"),
+    Mistake("offset c + 8 instead of two's complement", _A4 + "nib = (c + 8).reshape(-1, 2)\n"
+            "return (nib[:, 0] | (nib[:, 1] << 4)).to(torch.uint8)", "not c + 8"),
+    Mistake("no sign extension", "p = torch.as_tensor(packed).reshape(-1).to(torch.int16)\n"
+            "return torch.stack([p & 0xF, p >> 4], dim=1).reshape(-1)[:n].to(torch.int8)",
+            "sign-extend: nibbles 8..15", region=1),
+    Mistake("padding nibble kept", "p = torch.as_tensor(packed).reshape(-1).to(torch.int16)\n"
+            "nib = torch.stack([p & 0xF, p >> 4], dim=1).reshape(-1)\n"
+            "return torch.where(nib >= 8, nib - 16, nib).to(torch.int8)", "return exactly n =", region=1),
+)
+_A5 = "s, e, m = code >> 7, (code >> 3) & 0xF, code & 0x7\nsign = -1.0 if s else 1.0\n"
+MISTAKES_A5 = (
+    Mistake("no subnormals", WRONG_A5_NO_SUBNORMAL, "exponent field 0 is subnormal"),
+    Mistake("exponent bias 8", _A5 + "if e == 15 and m == 7:\n    return float('nan')\nif e == 0:\n"
+            "    return sign * 2.0 ** -6 * (m / 8)\nreturn sign * 2.0 ** (e - 8) * (1 + m / 8)",
+            "the E4M3 exponent bias is 7"),
+    Mistake("IEEE infinities at the top exponent", _A5 + "if e == 15:\n    return float('nan') if m == 7 else sign * float('inf')\n"
+            "if e == 0:\n    return sign * 2.0 ** -6 * (m / 8)\nreturn sign * 2.0 ** (e - 7) * (1 + m / 8)",
+            "E4M3FN has no infinity"),
+    Mistake("sign bit ignored", "e, m = (code >> 3) & 0xF, code & 0x7\nif e == 15 and m == 7:\n    return float('nan')\n"
+            "if e == 0:\n    return 2.0 ** -6 * (m / 8)\nreturn 2.0 ** (e - 7) * (1 + m / 8)", "bit 7 is the sign"),
+)
+MISTAKES_A6 = (
+    Mistake("all query heads cached", WRONG_A6_ALL_HEADS, "only the n_kv_heads key/value heads are cached"),
+    Mistake("K only (no factor 2)", "return layers * n_kv_heads * head_dim * bytes_per_value", "the factor 2"),
+)
+MISTAKES_A7 = (
+    Mistake("gradient not masked where clipped", WRONG_A7_NO_CLIP_MASK, "must get gradient 0"),
+    Mistake("no straight-through (plain round)", "return torch.clamp(torch.round(x / scale), qmin, qmax) * scale",
+            "round() has derivative 0 almost everywhere"),
+    Mistake("no clamp in the forward pass", "q = torch.round(x / scale) * scale\nreturn x + (q - x).detach()",
+            "clamp the codes to [qmin, qmax] before multiplying"),
+)
+
 QUESTIONS = [
     Question("A1", 2, "symmetric INT4 per-tensor quantization", inputs_a1, probe_a1, judge_a1,
-             wrong_answers={0: WRONG_A1}),
+             wrong_answers={0: WRONG_A1}, mistakes=MISTAKES_A1),
     Question("A2", 2, "dequantization and mean absolute error", inputs_a2, probe_a2, judge_a2,
-             wrong_answers={1: WRONG_A2_MEAN}),
+             wrong_answers={1: WRONG_A2_MEAN}, mistakes=MISTAKES_A2),
     Question("A3", 3, "asymmetric 8-bit per-channel quantization", inputs_a3, probe_a3, judge_a3,
-             wrong_answers={0: WRONG_A3_PER_TENSOR}),
+             wrong_answers={0: WRONG_A3_PER_TENSOR}, mistakes=MISTAKES_A3),
     Question("A4", 2, "INT4 packing and unpacking", inputs_a4, probe_a4, judge_a4,
-             wrong_answers={0: WRONG_A4_HIGH_FIRST}),
+             wrong_answers={0: WRONG_A4_HIGH_FIRST}, mistakes=MISTAKES_A4),
     Question("A5", 2, "decode an FP8 E4M3 byte", inputs_a5, probe_a5, judge_a5,
-             wrong_answers={0: WRONG_A5_NO_SUBNORMAL}),
+             wrong_answers={0: WRONG_A5_NO_SUBNORMAL}, mistakes=MISTAKES_A5),
     Question("A6", 1, "KV-cache bytes per token with grouped-query attention", inputs_a6, probe_a6, judge_a6,
-             wrong_answers={0: WRONG_A6_ALL_HEADS}),
+             wrong_answers={0: WRONG_A6_ALL_HEADS}, mistakes=MISTAKES_A6),
     Question("A7", 2, "fake quantization with the straight-through estimator", inputs_a7, probe_a7, judge_a7,
-             wrong_answers={0: WRONG_A7_NO_CLIP_MASK}),
+             wrong_answers={0: WRONG_A7_NO_CLIP_MASK}, mistakes=MISTAKES_A7),
 ]

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Fail, Question, as_number, describe, raised
+from .core import Fail, Mistake, Question, as_number, describe, raised
 from .probe_runtime import Raised, call, get_function
 
 __all__ = ["QUESTIONS"]
@@ -134,9 +134,13 @@ def judge_c2(inputs: Any, result: Any) -> str:
         rows = slo.alert_table(s, e)
         expected = sorted(str(r["alert"]) for r in rows if r["fires"])
         if not isinstance(fired, list) or fired != expected:
-            raise Fail(f"alerts_firing({label}) must list {expected} (burn {want:.4g}); got {describe(fired) if not isinstance(fired, list) else fired}",
-                       "fast burn fires at burn >= 14.4, medium burn at >= 6, slow burn at >= 1 (a constant rate "
-                       "fills both windows of each alert)")
+            hint = ("fast burn fires at burn >= 14.4, medium burn at >= 6, slow burn at >= 1 (a constant rate "
+                    "fills both windows of each alert)")
+            if isinstance(fired, list) and len(expected) > 1 and len(fired) == 1 and fired[0] in expected:
+                hint = ("every alert whose threshold the burn reaches fires, not only the most severe one "
+                        "(a fast burn is also a medium and a slow burn)")
+            raise Fail(f"alerts_firing({label}) must list {expected} (burn {want:.4g}); got "
+                       f"{describe(fired) if not isinstance(fired, list) else fired}", hint)
     return "burn rates and firing alerts match lecture_lib.slo on " + f"{len(inputs['cases'])} cases"
 
 
@@ -180,12 +184,13 @@ def judge_c3(inputs: Any, result: Any) -> str:
             rank = q * c[-1]
             j = next(i for i, v in enumerate(c) if v >= rank)
             hint = "rank = q * total; first bucket with cumulative count >= rank; interpolate linearly inside it"
-            if math.isinf(got):
+            if j == 0 and (not math.isfinite(got) or _close(got, 0.0)):
+                hint = ("the lowest bucket starts at 0: for j = 0 use lower = 0 and below = 0 (in Python "
+                        "upper_bounds[j - 1] is then the LAST bound, +Inf)")
+            elif math.isinf(got):
                 hint = "if the rank falls into the +Inf bucket, return the largest finite bound"
             elif j < len(b) - 1 and _close(got, b[j], 1e-9):
                 hint = "interpolate inside the bucket instead of returning its upper bound"
-            elif j == 0 and _close(got, 0.0):
-                hint = "the lowest bucket starts at 0: lower = 0, not the bucket's own bound"
             raise Fail(f"histogram_quantile({label}) must be {want:.6g}; got {got:.6g}", hint)
     first = as_number(result[0], "histogram_quantile(...)")
     return f"matches Prometheus's histogram_quantile on {len(result)} histograms (the first: p99 = {first:.6g} s)"
@@ -333,13 +338,18 @@ def judge_c6(inputs: Any, result: Any) -> str:
             elif _close(got, unweighted, 1e-7):
                 hint = "weight each variance by its degrees of freedom (n - 1); a plain average of the two " \
                        "variances is only right for equal sizes"
+            elif _close(got, (x.mean() - y.mean()) / math.sqrt((x.size * x.var() + y.size * y.var())
+                                                               / (x.size + y.size)), 1e-7):
+                hint = "use the sample variances (ddof=1, divide by n - 1) and the pooled n1 + n2 - 2"
             raise Fail(f"cohens_d for {label} must be {want:.6g}; got {got:.6g}", hint)
     for v, r in zip(inputs["labels"], result["labels"]):
         raised(r, "effect_label", f"d={v}")
         want = stats.effect_size_label(v)
         if r != want:
-            raise Fail(f"effect_label({v}) must be {want!r}; got {r!r}",
-                       "Cohen: |d| < 0.2 negligible, < 0.5 small, < 0.8 medium, else large (use |d|)")
+            hint = "Cohen: |d| < 0.2 negligible, < 0.5 small, < 0.8 medium, else large"
+            if v < 0 and r == "negligible":
+                hint = "label the size |d|: a negative d of the same size gets the same label"
+            raise Fail(f"effect_label({v}) must be {want!r}; got {r!r}", hint)
     return f"Cohen's d matches scipy-checked lecture_lib.stats on {len(result['d'])} pairs; labels follow Cohen (0.2/0.5/0.8)"
 
 
@@ -349,11 +359,69 @@ return float((x.mean() - y.mean()) / math.sqrt((x.var(ddof=1) + y.var(ddof=1)) /
 """
 
 
+MISTAKES_C1 = (
+    Mistake("hours instead of minutes", WRONG_C1, "that is hours"),
+    Mistake("seconds instead of minutes", "if not 0 < slo < 1:\n    raise ValueError('slo must be in (0, 1)')\n"
+            "return (1 - slo) * days * 24 * 3600", "that is seconds"),
+    Mistake("slo instead of 1 - slo", "if not 0 < slo < 1:\n    raise ValueError('slo must be in (0, 1)')\n"
+            "return slo * days * 24 * 60", "not slo"),
+    Mistake("no check of the slo", "return (1 - slo) * days * 24 * 60", "check 0 < slo < 1 first"),
+)
+MISTAKES_C2 = (
+    Mistake("divides by slo", WRONG_C2, "not by slo"),
+    Mistake("only the most severe alert", "burn = burn_rate(error_rate, slo)\n"
+            "for name, t in (('fast burn', 14.4), ('medium burn', 6.0), ('slow burn', 1.0)):\n"
+            "    if burn >= t:\n        return [name]\nreturn []", "not only the most severe one", region=1),
+)
+MISTAKES_C3 = (
+    Mistake("no interpolation", WRONG_C3, "interpolate inside the bucket"),
+    Mistake("+Inf returned", "rank = q * cumulative_counts[-1]\n"
+            "j = next(i for i, c in enumerate(cumulative_counts) if c >= rank)\n"
+            "lower = upper_bounds[j - 1] if j > 0 else 0.0\nbelow = cumulative_counts[j - 1] if j > 0 else 0.0\n"
+            "if math.isinf(upper_bounds[j]):\n    return upper_bounds[j]\n"
+            "return lower + (upper_bounds[j] - lower) * (rank - below) / (cumulative_counts[j] - below)",
+            "return the largest finite bound"),
+    Mistake("upper_bounds[j - 1] at j = 0", "rank = q * cumulative_counts[-1]\n"
+            "j = next(i for i, c in enumerate(cumulative_counts) if c >= rank)\n"
+            "if math.isinf(upper_bounds[j]):\n    return upper_bounds[j - 1]\n"
+            "lower, below = upper_bounds[j - 1], cumulative_counts[j - 1]\n"
+            "return lower + (upper_bounds[j] - lower) * (rank - below) / (cumulative_counts[j] - below)",
+            "the lowest bucket starts at 0"),
+)
+MISTAKES_C4 = (
+    Mistake("lambda / L", WRONG_C4, "solve L = lambda * W for W"),
+    Mistake("Lq instead of L", "rho = arrival_rate / service_rate\nif rho >= 1:\n    raise ValueError('rho >= 1')\n"
+            "return rho ** 2 / (1 - rho)", "that is Lq", region=1),
+    Mistake("no check of rho", "rho = arrival_rate / service_rate\nreturn rho / (1 - rho)",
+            "check arrival_rate < service_rate first", region=1),
+)
+MISTAKES_C5 = (
+    Mistake("rounded to nearest", WRONG_C5, "round *up*"),
+    Mistake("the small-p approximation", "return math.ceil(math.log(1 / delta) / p)", "only an approximation"),
+)
+MISTAKES_C6 = (
+    Mistake("plain average of the variances", WRONG_C6, "weight each variance by its degrees of freedom"),
+    Mistake("y - x", "x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)\nn1, n2 = x.size, y.size\n"
+            "sp2 = ((n1 - 1) * x.var(ddof=1) + (n2 - 1) * y.var(ddof=1)) / (n1 + n2 - 2)\n"
+            "return float((y.mean() - x.mean()) / math.sqrt(sp2))", "the sign: mean(x) - mean(y)"),
+    Mistake("population variances", "x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)\n"
+            "n1, n2 = x.size, y.size\nsp2 = (n1 * x.var() + n2 * y.var()) / (n1 + n2)\n"
+            "return float((x.mean() - y.mean()) / math.sqrt(sp2))", "use the sample variances (ddof=1"),
+    Mistake("label without |d|", "if d < 0.2:\n    return 'negligible'\nif d < 0.5:\n    return 'small'\n"
+            "if d < 0.8:\n    return 'medium'\nreturn 'large'", "label the size |d|", region=1),
+)
+
 QUESTIONS = [
-    Question("C1", 1, "error budget in minutes", inputs_c1, probe_c1, judge_c1, wrong_answers={0: WRONG_C1}),
-    Question("C2", 2, "burn rate and which alerts fire", inputs_c2, probe_c2, judge_c2, wrong_answers={0: WRONG_C2}),
-    Question("C3", 2, "histogram_quantile", inputs_c3, probe_c3, judge_c3, wrong_answers={0: WRONG_C3}),
-    Question("C4", 2, "Little's law and M/M/1", inputs_c4, probe_c4, judge_c4, wrong_answers={0: WRONG_C4}),
-    Question("C5", 1, "test cases needed for (p, delta)", inputs_c5, probe_c5, judge_c5, wrong_answers={0: WRONG_C5}),
-    Question("C6", 2, "Cohen's d and its label", inputs_c6, probe_c6, judge_c6, wrong_answers={0: WRONG_C6}),
+    Question("C1", 1, "error budget in minutes", inputs_c1, probe_c1, judge_c1, wrong_answers={0: WRONG_C1},
+             mistakes=MISTAKES_C1),
+    Question("C2", 2, "burn rate and which alerts fire", inputs_c2, probe_c2, judge_c2, wrong_answers={0: WRONG_C2},
+             mistakes=MISTAKES_C2),
+    Question("C3", 2, "histogram_quantile", inputs_c3, probe_c3, judge_c3, wrong_answers={0: WRONG_C3},
+             mistakes=MISTAKES_C3),
+    Question("C4", 2, "Little's law and M/M/1", inputs_c4, probe_c4, judge_c4, wrong_answers={0: WRONG_C4},
+             mistakes=MISTAKES_C4),
+    Question("C5", 1, "test cases needed for (p, delta)", inputs_c5, probe_c5, judge_c5, wrong_answers={0: WRONG_C5},
+             mistakes=MISTAKES_C5),
+    Question("C6", 2, "Cohen's d and its label", inputs_c6, probe_c6, judge_c6, wrong_answers={0: WRONG_C6},
+             mistakes=MISTAKES_C6),
 ]

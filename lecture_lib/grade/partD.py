@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import describe, Fail, plain, Question, raised
+from .core import describe, Fail, Mistake, plain, Question, raised
 from .probe_runtime import call, get_function
 
 __all__ = ["QUESTIONS"]
@@ -113,6 +113,19 @@ def probe_d2(ns: Any, inputs: Any) -> Any:
     return {"sequences": seqs, "steps": steps}
 
 
+def _swrr_variant(weights: list[int], n: int, *, own_weight: bool = False, last_on_tie: bool = False) -> list[int]:
+    """Picks of smooth WRR with one of two mistakes (subtracting the own weight, or the last index on a tie)."""
+    cur = [0] * len(weights)
+    picks = []
+    for _ in range(n):
+        cur = [c + w for c, w in zip(cur, weights)]
+        top = max(cur)
+        best = max(i for i, c in enumerate(cur) if c == top) if last_on_tie else cur.index(top)
+        cur[best] -= weights[best] if own_weight else sum(weights)
+        picks.append(best)
+    return picks
+
+
 def judge_d2(inputs: Any, result: Any) -> str:
     sv = _serving()
     for (label, weights, n), got in zip(inputs["sequences"], result["sequences"]):
@@ -128,6 +141,10 @@ def judge_d2(inputs: Any, result: Any) -> str:
             if all(x == int(np.argmax(weights)) for x in got):
                 hint = ("the heavy worker always wins: after picking, lower its current weight by the total "
                         "weight so the others catch up")
+            elif got == _swrr_variant(weights, n, own_weight=True):
+                hint = "subtract the TOTAL weight (the sum of all weights) from the chosen worker, not its own weight"
+            elif got == _swrr_variant(weights, n, last_on_tie=True):
+                hint = "on a tie pick the LOWEST index (the first maximum), not the last"
             raise Fail(f"repeated smooth_wrr_step from zero current weights with {label} must pick {want}; "
                        f"got {got}", hint)
     for (label, cur, weights), r in zip(inputs["steps"], result["steps"]):
@@ -213,6 +230,8 @@ def judge_d4(inputs: Any, result: Any) -> str:
             hint = "EWMA_t = alpha * L_t + (1 - alpha) * EWMA_{t-1}"
             if math.isclose(r, alpha * prev + (1 - alpha) * sample, rel_tol=1e-9):
                 hint = "alpha weighs the NEW sample: alpha * sample + (1 - alpha) * previous"
+            elif math.isclose(r, alpha * sample + prev, rel_tol=1e-9):
+                hint = "the old estimate gets weight 1 - alpha, so that the two weights add up to 1"
             raise Fail(f"ewma_update({prev:.4g}, {sample:.4g}, {alpha:.4g}) must be {want:.6g}; got {r:.6g} "
                        f"for {label}", hint)
     return f"EWMA updates match; the lecture's alpha = 0.1 moves 100 ms toward 500 ms to {float(plain(result[0])):.4g} ms"
@@ -419,12 +438,74 @@ for n in range(attempts):
 return out
 """
 
+MISTAKES_D1 = (
+    Mistake("starts at worker 1", WRONG_D1, "start at worker 0"),
+    Mistake("one pick per worker", "return [k % n_workers for k in range(n_workers)]", "return one worker index per request"),
+)
+_D2 = "new = [c + w for c, w in zip(current, weights)]\n"
+MISTAKES_D2 = (
+    Mistake("total never subtracted", WRONG_D2, "the heavy worker always wins"),
+    Mistake("own weight subtracted", _D2 + "best = new.index(max(new))\nnew[best] -= weights[best]\nreturn best, new",
+            "subtract the TOTAL weight"),
+    Mistake("last index on a tie", _D2 + "best = max(i for i, c in enumerate(new) if c == max(new))\n"
+            "new[best] -= sum(weights)\nreturn best, new", "on a tie pick the LOWEST index"),
+)
+MISTAKES_D3 = (
+    Mistake("last index on a tie", WRONG_D3, "on a tie take the lowest index"),
+    Mistake("the busiest worker", "return connections.index(max(connections))", "picks the minimum, not the maximum"),
+)
+MISTAKES_D4 = (
+    Mistake("alpha on the old estimate", WRONG_D4, "alpha weighs the NEW sample"),
+    Mistake("no 1 - alpha", "return alpha * sample + previous", "the old estimate gets weight 1 - alpha"),
+)
+_D5_CLOSED = """window = tuple(window)
+if state == "open":
+    return state, window
+window = window + (bool(failed),)
+if state == "closed":
+{trim}    rate = sum(window) / len(window)
+    if {enough}rate >= config["failure_rate_threshold"]:
+        return "open", ()
+    return "closed", window
+if len(window) < config["permitted_calls_in_half_open"]:
+    return "half_open", window
+rate = sum(window) / len(window)
+return ("open", ()) if rate >= config["failure_rate_threshold"] else ("closed", ())
+"""
+_D5_TRIM = '    window = window[-config["window_size"]:]\n'
+_D5_ENOUGH = 'len(window) >= config["minimum_calls"] and '
+MISTAKES_D5 = (
+    Mistake("> instead of >=", WRONG_D5, "opens when the failure rate is >= the threshold"),
+    Mistake("no minimum number of calls", _D5_CLOSED.format(trim=_D5_TRIM, enough=""),
+            "no verdict before minimum_calls"),
+    Mistake("window never trimmed", _D5_CLOSED.format(trim="", enough=_D5_ENOUGH), "keep only the newest window_size"),
+    Mistake("open breaker records results", _D5_CLOSED.format(trim=_D5_TRIM, enough=_D5_ENOUGH).replace(
+        'if state == "open":\n    return state, window', 'if state == "open":\n    return state, window + (bool(failed),)'),
+        "while open, results of calls admitted earlier change nothing"),
+    Mistake("half-open keeps its trials", _D5_CLOSED.format(trim=_D5_TRIM, enough=_D5_ENOUGH).replace(
+        'return ("open", ()) if rate >= config["failure_rate_threshold"] else ("closed", ())',
+        'return ("open", ()) if rate >= config["failure_rate_threshold"] else ("closed", window)'),
+        "either way start with an empty window"),
+)
+MISTAKES_D6 = (
+    Mistake("equal jitter", WRONG_D6, "that is equal jitter"),
+    Mistake("no cap", "return [float(rng.uniform(0, base * 2 ** n)) for n in range(attempts)]",
+            "apply the cap before drawing"),
+    Mistake("no jitter", "return [float(min(cap, base * 2 ** n)) for n in range(attempts)]", "no jitter: draw the delay"),
+)
+
 QUESTIONS = [
-    Question("D1", 1, "round-robin picks", inputs_d1, probe_d1, judge_d1, wrong_answers={0: WRONG_D1}),
-    Question("D2", 2, "smooth weighted round-robin step", inputs_d2, probe_d2, judge_d2, wrong_answers={0: WRONG_D2}),
-    Question("D3", 1, "least-connections pick", inputs_d3, probe_d3, judge_d3, wrong_answers={0: WRONG_D3}),
-    Question("D4", 1, "EWMA update", inputs_d4, probe_d4, judge_d4, wrong_answers={0: WRONG_D4}),
+    Question("D1", 1, "round-robin picks", inputs_d1, probe_d1, judge_d1, wrong_answers={0: WRONG_D1},
+             mistakes=MISTAKES_D1),
+    Question("D2", 2, "smooth weighted round-robin step", inputs_d2, probe_d2, judge_d2, wrong_answers={0: WRONG_D2},
+             mistakes=MISTAKES_D2),
+    Question("D3", 1, "least-connections pick", inputs_d3, probe_d3, judge_d3, wrong_answers={0: WRONG_D3},
+             mistakes=MISTAKES_D3),
+    Question("D4", 1, "EWMA update", inputs_d4, probe_d4, judge_d4, wrong_answers={0: WRONG_D4},
+             mistakes=MISTAKES_D4),
     Question("D5", 3, "circuit breaker: recording a result", inputs_d5, probe_d5, judge_d5,
-             wrong_answers={0: WRONG_D5}),
-    Question("D6", 2, "backoff with full jitter", inputs_d6, probe_d6, judge_d6, wrong_answers={0: WRONG_D6}),
+             wrong_answers={0: WRONG_D5},
+             mistakes=MISTAKES_D5),
+    Question("D6", 2, "backoff with full jitter", inputs_d6, probe_d6, judge_d6, wrong_answers={0: WRONG_D6},
+             mistakes=MISTAKES_D6),
 ]

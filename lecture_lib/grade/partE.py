@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import as_number, describe, Fail, plain, Question, raised
+from .core import as_number, describe, Fail, Mistake, plain, Question, raised
 from .probe_runtime import call, get_function
 
 __all__ = ["QUESTIONS"]
@@ -121,7 +121,8 @@ def judge_e2(inputs: Any, result: Any) -> str:
                 hint = "an inf/NaN step restarts the growth tracker at 0, as well as backing the scale off"
             elif not inf and want[1] == 0 and got_t == t + 1:
                 hint = "when the clean-step count reaches growth_interval the scale grows and the tracker restarts at 0"
-            elif not math.isfinite(got_s):
+            elif not math.isfinite(got_s) or (not inf and want == (s, 0) and got_t == 0
+                                               and _close(got_s, s * kw.get("growth_factor", 2.0), 1e-9)):
                 hint = "if growing would overflow float32 (inf), keep the old scale"
             raise Fail(f"scaler_update({s!r}, {t}, {inf}{''.join(f', {k}={v}' for k, v in kw.items())}) must return "
                        f"{want}; got {r!r} ({label})", hint)
@@ -207,6 +208,8 @@ def judge_e4(inputs: Any, result: Any) -> str:
             hint = "one step takes a + b*B seconds and yields one token for each of the B sequences"
             if _close(got, 1.0 / (a + b * bs), 1e-9):
                 hint = "each step produces B tokens, not one: multiply by the batch size"
+            elif _close(got, bs / (a + b), 1e-9):
+                hint = "b is the cost per sequence: a step of B sequences takes a + b*B seconds"
             raise Fail(f"tokens_per_second({bs}, {a}, {b}) must be {want:.6g}; got {got:.6g}", hint)
     return f"throughput right on {len(inputs['cases'])} cases (B=16, a=4 ms, b=0.3 ms: {bt.max_throughput(16, 0.004, 0.0003):.0f} tokens/s)"
 
@@ -290,14 +293,56 @@ WRONG_E6 = """\
 return bandwidth / (n_params * bytes_per_param)
 """
 
+MISTAKES_E1 = (
+    Mistake("classified without rounding", WRONG_E1, "values below 65520 round down to it"),
+    Mistake("no subnormals (flush to zero)", "ax = abs(x)\nif ax > 65504:\n    return 'inf'\n"
+            "if ax < 2.0**-14:\n    return 'zero'\nreturn 'normal'", "the smallest subnormal is 2^-24"),
+    Mistake("ties rounded up", "ax = abs(float(x))\nif math.isinf(ax):\n    return 'inf'\nif ax == 0.0:\n    return 'zero'\n"
+            "_, e2 = math.frexp(ax)\nspacing = 2.0 ** (max(e2 - 1, -14) - 10)\nr = math.floor(ax / spacing + 0.5) * spacing\n"
+            "if r > 65504.0:\n    return 'inf'\nif r == 0.0:\n    return 'zero'\n"
+            "return 'subnormal' if r < 2.0**-14 else 'normal'", "the tie goes to the even neighbour"),
+)
+_E2 = "if found_inf:\n    return scale * backoff_factor, 0\ngrowth_tracker += 1\nif growth_tracker == growth_interval:\n"
+MISTAKES_E2 = (
+    Mistake("tracker kept on inf", WRONG_E2, "restarts the growth tracker at 0, as well as backing the scale off"),
+    Mistake("tracker not restarted after growing", _E2 + "    return scale * growth_factor, growth_tracker\n"
+            "return scale, growth_tracker", "the scale grows and the tracker restarts at 0"),
+    Mistake("no overflow guard", _E2 + "    return scale * growth_factor, 0\nreturn scale, growth_tracker",
+            "if growing would overflow float32"),
+)
+MISTAKES_E3 = (
+    Mistake("n // k blocks", WRONG_E3, "segments have ceil(n/k) blocks at most"),
+    Mistake("the segment's input counted twice", "if k == 0:\n    return outside_bytes + n_layers * block_bytes\n"
+            "return outside_bytes + k * input_bytes + math.ceil(n_layers / k) * block_bytes",
+            "already counted among the k kept inputs"),
+)
+MISTAKES_E4 = (
+    Mistake("one token per step", WRONG_E4, "multiply by the batch size"),
+    Mistake("b not scaled by B", "return batch_size / (a + b)", "b is the cost per sequence"),
+)
+MISTAKES_E5 = (
+    Mistake("divides", WRONG_E5, "multiply, do not divide"),
+    Mistake("slots times W", "return slots * mean_latency", "lambda = slots / W", region=1),
+)
+MISTAKES_E6 = (
+    Mistake("batch ignored", WRONG_E6, "multiply by batch_size"),
+    Mistake("bytes per parameter ignored", "return batch_size * bandwidth / n_params", "weight bytes = n_params * bytes_per_param"),
+)
+
 QUESTIONS = [
-    Question("E1", 2, "where a value lands in fp16", inputs_e1, probe_e1, judge_e1, wrong_answers={0: WRONG_E1}),
-    Question("E2", 2, "one dynamic loss-scaler update", inputs_e2, probe_e2, judge_e2, wrong_answers={0: WRONG_E2}),
+    Question("E1", 2, "where a value lands in fp16", inputs_e1, probe_e1, judge_e1, wrong_answers={0: WRONG_E1},
+             mistakes=MISTAKES_E1),
+    Question("E2", 2, "one dynamic loss-scaler update", inputs_e2, probe_e2, judge_e2, wrong_answers={0: WRONG_E2},
+             mistakes=MISTAKES_E2),
     Question("E3", 3, "activation memory with k checkpoint segments", inputs_e3, probe_e3, judge_e3,
-             wrong_answers={0: WRONG_E3}),
+             wrong_answers={0: WRONG_E3},
+             mistakes=MISTAKES_E3),
     Question("E4", 1, "throughput of a batch from the cost model", inputs_e4, probe_e4, judge_e4,
-             wrong_answers={0: WRONG_E4}),
-    Question("E5", 2, "Little's law for a server", inputs_e5, probe_e5, judge_e5, wrong_answers={0: WRONG_E5}),
+             wrong_answers={0: WRONG_E4},
+             mistakes=MISTAKES_E4),
+    Question("E5", 2, "Little's law for a server", inputs_e5, probe_e5, judge_e5, wrong_answers={0: WRONG_E5},
+             mistakes=MISTAKES_E5),
     Question("E6", 2, "weight bytes per token: the bandwidth bound", inputs_e6, probe_e6, judge_e6,
-             wrong_answers={0: WRONG_E6}),
+             wrong_answers={0: WRONG_E6},
+             mistakes=MISTAKES_E6),
 ]
