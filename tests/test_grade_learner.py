@@ -178,6 +178,8 @@ def test_the_table_wraps_long_messages_instead_of_cutting_them():
     assert "..." not in text and "…" not in text and "END" in text
     assert " ".join(text.split()).count(" ".join(message.split())) == 1
     assert all(len(line) <= 150 for line in text.splitlines())
+    narrow = format_report(report, message_width=50)
+    assert all(len(line) <= 36 + 50 for line in narrow.splitlines()) and "END" in narrow and "..." not in narrow
 
 
 # ============================================================================ history: stale and unsaved code

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import shutil
 import sys
 from pathlib import Path
 
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", metavar="SECONDS", type=float, default=60.0,
                         help="time limit per cell and per question (default 60)")
     parser.add_argument("--seed", type=int, default=None, help="seed for the checks' inputs (default: random)")
+    parser.add_argument("--width", type=int, default=None, metavar="COLUMNS",
+                        help="width of the table (default: the terminal's, or 146 when not a terminal)")
     args = parser.parse_args(argv)
     if not args.timeout > 0:
         parser.error(f"--timeout must be a positive number of seconds; got {args.timeout}")
@@ -78,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         parser.error(str(err))
 
+    columns = args.width or (shutil.get_terminal_size((146, 24)).columns if sys.stdout.isatty() else 146)
+    message_width = max(40, columns - 37)  # the message column starts at character 36
+
     reports: list[NotebookReport] = []
     for path in paths:
         if path.is_dir():
@@ -86,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             report = grade_notebook(path, timeout=args.timeout, seed=args.seed)
         reports.append(report)
         shown = NotebookReport(**{**report.__dict__, "path": _shown(path)})
-        print(format_report(shown), flush=True)
+        print(format_report(shown, message_width=message_width), flush=True)
         print(flush=True)
     print(format_summary(reports), flush=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")

@@ -35,6 +35,8 @@ __all__ = [
     "unsaved_definitions",
 ]
 
+#: Characters per line of the table grade() prints (a notebook output area at a laptop's screen width).
+NOTEBOOK_WIDTH = 88
 _DEF_LINE = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
 _CALL_ONLY = re.compile(r"^\s*(?:check|grade|hint|solution)\(.*\)\s*$", re.DOTALL)
 
@@ -146,7 +148,7 @@ def grade(path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0) 
     except ValueError as err:
         print(f"grade(): {err}")
         return None
-    print(f"Grading {target.name} as last saved (a fresh kernel runs the saved file; this takes a few seconds) ...")
+    print(f"Grading {target.name} as last saved, in a fresh kernel (a few seconds) ...")
     history = shell_history()
     if history is not None:
         try:
@@ -161,7 +163,8 @@ def grade(path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0) 
                   f"{'it is' if len(newer) == 1 else 'they are'} not saved. This grades the saved file; save "
                   "(Ctrl+S, or File > Save) and run grade() again to grade your latest code.")
     sys.stdout.flush()
-    proc = subprocess.run([sys.executable, "-m", "lecture_lib.grade", str(target), "--timeout", f"{timeout:g}"],
+    proc = subprocess.run([sys.executable, "-m", "lecture_lib.grade", str(target), "--timeout", f"{timeout:g}",
+                           "--width", str(NOTEBOOK_WIDTH)],
                           capture_output=True, text=True, cwd=str(target.parent))
     print(proc.stdout.rstrip("\n"))
     if proc.returncode != 0 and proc.stderr.strip():
