@@ -1,4 +1,7 @@
-"""Suite-wide settings: a deterministic environment for notebook kernels, and a collection guard.
+"""Suite-wide settings and shared helpers: a deterministic environment for notebook kernels, a collection guard.
+
+* Shared by the test modules: matplotlib's off-screen ``Agg`` backend, and the ``tiny_lms`` fixture
+  (the shipped tiny-LM teacher and student).
 
 * Notebook kernels started by nbval inherit this process's environment, so it is fixed here before any
   kernel starts: one OpenMP thread, a fixed hash seed, a fixed ``SOURCE_DATE_EPOCH`` (the same values
@@ -16,7 +19,11 @@ import os
 import sys
 from pathlib import Path
 
+import matplotlib
 import pytest
+
+# Figures drawn by the tests render off-screen (set here once, before any test module imports pyplot).
+matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -36,6 +43,17 @@ for _name, _value in KERNEL_ENV.items():
             del os.environ[_name]
         continue
     os.environ[_name] = _value
+
+
+@pytest.fixture(scope="module")
+def tiny_lms():
+    """The shipped tiny-LM teacher and student (fresh copies for each test module), torch on one thread."""
+    import torch
+
+    from lecture_lib import tinylm
+
+    torch.set_num_threads(1)
+    return tinylm.load("teacher"), tinylm.load("student")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -5,8 +5,9 @@ the solution scores full marks, the exercise zero, each question's wrong answer 
 points, and bad learner code (sys.exit, an endless loop, os._exit, a segfault, a raise, a missing function,
 monkeypatching the grader, printing a fake pass) costs only its own question.
 
-Variant notebooks replace the setup cell by ``import torch``: ``setup()`` also imports pandas and matplotlib
-(several seconds per kernel start) and changes nothing that is graded. The real notebooks keep it.
+Variant notebooks replace the setup cell by imports of math, numpy and torch: ``setup()`` also imports pandas and
+matplotlib (several seconds per kernel start) and changes nothing that is graded. The real notebooks keep it.
+These contract tests run for every part here; the per-part test files test only what is special to a part.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ SOLUTIONS = {part_of(nbformat.read(p, as_version=4), p.name): p for p in sorted(
 QUESTIONS = questions_for("A")
 MAX = sum(q.points for q in QUESTIONS)
 POINTS = {q.id: q.points for q in QUESTIONS}
-LIGHT_SETUP = "import torch"
+LIGHT_SETUP = "import math\nimport numpy as np\nimport torch"
 TIMEOUT = 60.0
 
 
@@ -404,9 +405,12 @@ def test_cli_usage_errors():
     assert proc.returncode == 2 and "--timeout must be a positive" in proc.stderr
 
 
-@pytest.mark.parametrize("q", QUESTIONS, ids=[q.id for q in QUESTIONS])
+ALL_QUESTIONS = [q for part in sorted(SOLUTIONS) for q in questions_for(part)]
+
+
+@pytest.mark.parametrize("q", ALL_QUESTIONS, ids=[q.id for q in ALL_QUESTIONS])
 def test_wrong_answer_loses_exactly_its_points(q, tmp_path):
-    """Through the real kernel grader (Part A; other parts test theirs in-process above and in their own files)."""
+    """Through the real kernel grader, for every part: a wrong answer costs its own question's points only."""
     full = sum(other.points for other in questions_for(q.part))
     for k, code in q.wrong_answers.items():
         path = variant(tmp_path, f"part{q.part}_wrong_{q.id}_{k}.ipynb", replaced({(q.id, k): code}))

@@ -1,26 +1,18 @@
-"""Part D's graded exercises: the solution earns full marks, the exercise zero, every wrong answer loses exactly its
-question's points (in-process on many seeds, and through the real kernel grader), and D6's statistical judge fails
-wrong jitter schemes deterministically while passing the right one on every seed tried.
-
-Kernel variants replace the setup cell by ``import numpy as np`` (``setup()`` imports torch and pandas, several
-seconds per kernel, and changes nothing graded), as tests/test_grade.py does for Part A.
+"""Part D's graded exercises beyond the contract that tests/test_grade.py checks for every part: the exercise is
+generated from the solution, D6's statistical judge fails wrong jitter schemes deterministically while passing the
+right one on every seed tried, and common mistakes get a specific hint.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from lecture_lib.grade import probe_runtime
-from lecture_lib.grade.core import evaluate, find_question, questions_for
-from lecture_lib.grade.runner import grade_notebook
+from lecture_lib.grade.core import find_question, questions_for
 from lecture_lib.grade.feedback import evaluate_locally
 from tools.make_exercises import make_exercise, with_region_replaced
 
@@ -29,8 +21,6 @@ SOLUTION = ROOT / "solutions" / "partD_distributed_inference_solutions.ipynb"
 EXERCISE = ROOT / "exercises" / "partD_distributed_inference_exercises.ipynb"
 QUESTIONS = questions_for("D")
 MAX = sum(q.points for q in QUESTIONS)
-LIGHT_SETUP = "import numpy as np"
-TIMEOUT = 60.0
 
 
 def solution_nb() -> Any:
@@ -61,32 +51,6 @@ def test_exercise_is_generated_from_the_solution():
     stored = nbformat.read(EXERCISE, as_version=4)
     assert [c.source for c in made.cells] == [c.source for c in stored.cells]
     assert stored.metadata["lecture26"]["part"] == "D"
-
-
-@settings(max_examples=6, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1))
-def test_solution_passes_every_question_on_random_inputs(seed):
-    ns = namespace(solution_nb())
-    for q in QUESTIONS:
-        outcome = local(q.id, ns, seed)
-        assert outcome.passed, (q.id, outcome.message)
-
-
-def test_stubs_are_not_attempted():
-    ns = namespace(nbformat.read(EXERCISE, as_version=4))
-    for q in QUESTIONS:
-        outcome = local(q.id, ns)
-        assert outcome.status == "not_attempted" and outcome.points == 0, outcome.message
-
-
-@pytest.mark.parametrize("q", QUESTIONS, ids=[q.id for q in QUESTIONS])
-def test_each_wrong_answer_fails_its_question_only(q):
-    for k, code in q.wrong_answers.items():
-        ns = namespace(with_region_replaced(solution_nb(), q.id, k, code))
-        for seed in (0, 1, 2):
-            for other in QUESTIONS:
-                outcome = local(other.id, ns, seed)
-                assert outcome.passed == (other.id != q.id), (q.id, other.id, outcome.message)
 
 
 D6_MISTAKES = [
@@ -134,27 +98,3 @@ def test_common_mistakes_get_a_specific_hint():
 
 
 # ---------------------------------------------------------------------------------------------- real kernel
-def variant(tmp_path: Path, name: str, nb: Any) -> Path:
-    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    next(c for c in nb.cells if c.cell_type == "code").source = LIGHT_SETUP
-    path = tmp_path / name
-    nbformat.write(nb, path)
-    return path
-
-
-def test_kernel_grades_solution_full_and_exercise_zero(tmp_path):
-    sol = grade_notebook(variant(tmp_path, "partD_solution.ipynb", solution_nb()), timeout=TIMEOUT)
-    assert sol.score == MAX, [o.as_json() for o in sol.outcomes]
-    exe = grade_notebook(variant(tmp_path, "partD_exercise.ipynb", nbformat.read(EXERCISE, as_version=4)),
-                         timeout=TIMEOUT)
-    assert exe.score == 0 and all(o.status == "not_attempted" for o in exe.outcomes)
-
-
-@pytest.mark.parametrize("q", QUESTIONS, ids=[q.id for q in QUESTIONS])
-def test_kernel_wrong_answer_loses_exactly_its_points(q, tmp_path):
-    for k, code in q.wrong_answers.items():
-        path = variant(tmp_path, f"partD_wrong_{q.id}_{k}.ipynb", with_region_replaced(solution_nb(), q.id, k, code))
-        report = grade_notebook(path, timeout=TIMEOUT)
-        outcomes = {o.id: o for o in report.outcomes}
-        assert report.score == MAX - q.points, [o.as_json() for o in report.outcomes]
-        assert outcomes[q.id].status == "failed" and outcomes[q.id].message

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from lecture_lib import resilience as rs  # noqa: E402
-from lecture_lib import serving as sv  # noqa: E402
-from lecture_lib.experiments import partD as ex  # noqa: E402
-from lecture_lib.viz import partD as viz  # noqa: E402
+from lecture_lib import resilience as rs
+from lecture_lib import serving as sv
+from lecture_lib.experiments import partD as ex
+from lecture_lib.viz import partD as viz
 
 
 # ---------------------------------------------------------------------------------------------- stability

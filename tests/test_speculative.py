@@ -573,29 +573,21 @@ def test_noisy_draft_simulation_matches_errata_rows_77_82():
 
 # ------------------------------------------------------------------------------------- on the tiny LM
 @pytest.fixture(scope="module")
-def lms():
-    from lecture_lib import tinylm
-
-    torch.set_num_threads(1)
-    return tinylm.load("teacher"), tinylm.load("student")
-
-
-@pytest.fixture(scope="module")
-def int4_self(lms):
+def int4_self(tiny_lms):
     from lecture_lib.speculative import quantspec_draft
 
-    return quantspec_draft(lms[0], weight_bits=4, group_size=32, kv_format="int4")
+    return quantspec_draft(tiny_lms[0], weight_bits=4, group_size=32, kv_format="int4")
 
 
 PROMPTS = ["The ", "class C:\n    def ", "A function definition defines a user-defined function object"]
 
 
 @pytest.mark.parametrize("k", [1, 4, 7])
-def test_tinylm_greedy_speculative_equals_generate(lms, k):
+def test_tinylm_greedy_speculative_equals_generate(tiny_lms, k):
     from lecture_lib import tinylm
     from lecture_lib.speculative import speculative_generate
 
-    teacher, student = lms
+    teacher, student = tiny_lms
     for i, prompt in enumerate(PROMPTS):
         n = 150 if i == 2 else 60  # the last one runs past block_size = 128 (context window slides)
         want = tinylm.generate(teacher, prompt, n)
@@ -606,12 +598,12 @@ def test_tinylm_greedy_speculative_equals_generate(lms, k):
         assert st_["tokens_per_target_call"] > 1.0
 
 
-def test_tinylm_int4_self_draft_greedy_equivalence_and_acceptance(lms, int4_self):
+def test_tinylm_int4_self_draft_greedy_equivalence_and_acceptance(tiny_lms, int4_self):
     from lecture_lib import tinylm
     from lecture_lib.kvcache import QuantizedKVStorage
     from lecture_lib.speculative import speculative_generate
 
-    teacher, student = lms
+    teacher, student = tiny_lms
     assert isinstance(int4_self.new_cache(1).layers[0], QuantizedKVStorage)
     val = tinylm.validation_text()
     acc = {"self": [0, 0], "student": [0, 0]}
@@ -628,18 +620,18 @@ def test_tinylm_int4_self_draft_greedy_equivalence_and_acceptance(lms, int4_self
     assert 0.0 < rate["student"] < rate["self"] < 1.0
 
 
-def test_tinylm_target_as_its_own_draft(lms):
+def test_tinylm_target_as_its_own_draft(tiny_lms):
     from lecture_lib.speculative import speculative_generate
 
-    teacher, _ = lms
+    teacher, _ = tiny_lms
     _, st_ = speculative_generate(teacher, teacher, PROMPTS[0], 40, k=4)
     assert st_["acceptance_rate"] >= 0.95  # 1 up to float differences between 1-token and k-token forwards
 
 
-def test_tinylm_sampling_is_seeded(lms):
+def test_tinylm_sampling_is_seeded(tiny_lms):
     from lecture_lib.speculative import speculative_generate
 
-    teacher, student = lms
+    teacher, student = tiny_lms
     a = speculative_generate(teacher, student, PROMPTS[0], 40, k=3, temperature=1.0, seed=7)
     b = speculative_generate(teacher, student, PROMPTS[0], 40, k=3, temperature=1.0, seed=7)
     c = speculative_generate(teacher, student, PROMPTS[0], 40, k=3, temperature=1.0, seed=8)
@@ -647,12 +639,12 @@ def test_tinylm_sampling_is_seeded(lms):
     assert 0.0 < a[1]["acceptance_rate"] < 1.0
 
 
-def test_tinylm_first_sampled_token_follows_the_teacher(lms):
+def test_tinylm_first_sampled_token_follows_the_teacher(tiny_lms):
     """Chi-square of the first emitted character (k = 1, T = 1, 1200 seeds) against the teacher's softmax."""
     from lecture_lib import tinylm
     from lecture_lib.speculative import speculative_decode
 
-    teacher, student = lms
+    teacher, student = tiny_lms
     ids = tinylm.encode("The value of x is ")
     with torch.no_grad():
         p = torch.softmax(teacher(torch.tensor([ids]))[0, -1].double(), -1)

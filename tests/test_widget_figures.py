@@ -11,15 +11,12 @@ real thing in Chromium.)
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from lecture_lib.viz import figures  # noqa: E402
+from lecture_lib.viz import figures
 
 
 @pytest.fixture(autouse=True)
