@@ -39,9 +39,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
+
+from lecture_lib.training import lm_loss
 
 __all__ = [
     "ActivationMemory",
@@ -134,16 +135,6 @@ def gradient_checkpointing(model: nn.Module, segments: int | None) -> Iterator[n
         yield model
     finally:
         model.blocks = original
-
-
-def lm_loss(model: nn.Module, idx: Tensor, targets: Tensor) -> Tensor:
-    """Mean next-token cross-entropy of ``model(idx)`` against ``targets`` (both ``[batch, t]``)."""
-    if not (isinstance(idx, Tensor) and isinstance(targets, Tensor)):
-        raise TypeError("idx and targets must be integer tensors [batch, t]")
-    if idx.shape != targets.shape or idx.ndim != 2:
-        raise ValueError(f"idx and targets must both be [batch, t]; got {tuple(idx.shape)} and {tuple(targets.shape)}")
-    logits = model(idx)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
 
 
 def _storage_key(t: Tensor) -> tuple[int, int]:

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lecture_lib._checks import fraction, integer, positive
+from lecture_lib.training import make_optimizer, train_step
 
 __all__ = [
     "softmax_t",
@@ -233,7 +234,8 @@ def train_student(
     copy is trained; the argument is untouched). ``teacher``: a tiny-LM model, run in eval mode without
     gradients; may be None when ``alpha == 0``. Each step draws ``batch_size`` random windows of the
     student's ``block_size`` characters from ``text`` (None: ``tinylm.train_text()``) and minimizes
-    :func:`distillation_loss` (alpha * T² KL + (1 - alpha) * CE) with the tiny LM's own recipe (AdamW,
+    :func:`distillation_loss` (alpha * T² KL + (1 - alpha) * CE) with the tiny LM's own recipe and training step
+    (:func:`lecture_lib.training.make_optimizer`, :func:`lecture_lib.training.train_step`: AdamW,
     betas 0.9/0.99, weight decay on matrices, linear warmup + cosine decay to 10 %, gradient clipping).
     ``alpha = 0`` is plain next-character training: the "same student from scratch, same budget"
     baseline (the teacher is then not run). Deterministic for a given seed and thread count; the global
@@ -278,12 +280,7 @@ def train_student(
     if data.numel() < cfg.block_size + 2:
         raise ValueError(f"text must have more than block_size + 1 = {cfg.block_size + 1} characters; got {data.numel()}")
     gen = torch.Generator().manual_seed(int(seed))
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "emb" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "emb" not in n)]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": tc.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=tc.lr, betas=(0.9, 0.99),
-    )
+    opt = make_optimizer(model, tc.lr, weight_decay=tc.weight_decay)
     log = TrainLog(config={"steps": steps, "T": T, "alpha": alpha, "seed": seed, "batch_size": batch_size,
                            "lr": lr, "warmup": warmup, "block_size": cfg.block_size,
                            "student": dataclasses.asdict(cfg), "teacher": getattr(teacher, "name", None)})
@@ -292,19 +289,19 @@ def train_student(
     it = range(tc.steps) if progress is None else progress(range(tc.steps))
     try:
         for step in it:
-            for group in opt.param_groups:
-                group["lr"] = lr_at(step, tc)
             x, y = sample_batch(data, cfg.block_size, tc.batch_size, gen)
-            t_logits = None
-            if alpha > 0:
-                with torch.no_grad():
-                    t_logits = teacher(x)
-            soft, hard = _kd_parts(model(x), t_logits, y, T)
-            loss = hard if soft is None else alpha * soft + (1 - alpha) * hard
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-            opt.step()
+
+            def kd_backward() -> tuple[Tensor, Tensor | None, Tensor]:
+                t_logits = None
+                if alpha > 0:
+                    with torch.no_grad():
+                        t_logits = teacher(x)
+                soft, hard = _kd_parts(model(x), t_logits, y, T)
+                loss = hard if soft is None else alpha * soft + (1 - alpha) * hard
+                loss.backward()
+                return loss, soft, hard
+
+            (loss, soft, hard), _ = train_step(model, opt, kd_backward, lr=lr_at(step, tc), grad_clip=tc.grad_clip)
             acc["loss"] += float(loss.detach())
             acc["soft"] += float("nan") if soft is None else float(soft.detach())
             acc["hard"] += float(hard.detach())

@@ -35,6 +35,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lecture_lib._checks import integer, positive
+from lecture_lib.training import make_optimizer, train_step
+
 __all__ = [
     "PRECISIONS",
     "TrainStepStats",
@@ -640,8 +643,8 @@ def count_vanished(grads: Sequence[Tensor], reference: Sequence[Tensor]) -> dict
 @dataclass(frozen=True)
 class TrainStepStats:
     """One optimizer step: loss (before the step), the loss scale used, whether the step was skipped
-    (inf/NaN gradients), and gradient values that vanished / overflowed against an fp32 reference
-    (``-1`` when no reference was computed)."""
+    (inf/NaN gradients), gradient values that vanished / overflowed against an fp32 reference
+    (``-1`` when no reference was computed), and the fraction of gradient values that are exactly 0."""
 
     step: int
     loss: float
@@ -650,6 +653,7 @@ class TrainStepStats:
     vanished: int
     overflow: int
     nonzero_reference: int
+    zero_fraction: float
 
 
 def mixed_precision_step(
@@ -663,33 +667,39 @@ def mixed_precision_step(
     emulate: bool = False,
     reference: bool = False,
     step: int = 0,
+    loss_weight: float = 1.0,
 ) -> TrainStepStats:
-    """One training step in ``precision`` with optional dynamic loss scaling.
+    """One training step in ``precision`` with optional dynamic loss scaling (through
+    :func:`lecture_lib.training.train_step`).
 
     Without a scaler the gradients are used as computed (scale 1) and the step always runs, as a naive
     reduced-precision trainer would. With a scaler: backward of ``loss * scale``, unscale, skip the
-    step on inf/NaN, update the scale. ``reference=True`` also computes the fp32 gradients of the same
-    step (one more forward/backward) to count vanished values.
+    step on inf/NaN, update the scale. ``loss_weight`` w multiplies the loss in the backward pass and divides
+    the gradients again in float32 before the optimizer (a loss of small magnitude, as in Part E's runs).
+    ``reference=True`` also computes the fp32 gradients of the same step (one more forward/backward) to count
+    vanished values.
     """
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer; got {type(optimizer).__name__}")
+    w = positive("loss_weight", loss_weight)
     scale = scaler.scale if scaler is not None else 1.0
-    ref = None
-    if reference:
-        _, ref = precision_grads(model, idx, targets, precision="fp32", loss_scale=scale)
-    loss, grads = precision_grads(model, idx, targets, precision=precision, loss_scale=scale, emulate=emulate)
-    counts = count_vanished(grads, ref) if ref is not None else {"vanished": -1, "overflow": -1, "nonzero_reference": -1}
     params = [p for p in model.parameters() if p.requires_grad]
-    for p, g in zip(params, grads):
-        p.grad = g
-    if scaler is None:
-        optimizer.step()
-        skipped = False
-    else:
-        skipped = not scaler.step(optimizer)
-        scaler.update()
+
+    def gradients() -> tuple[float, dict, float]:
+        ref = None
+        if reference:
+            _, ref = precision_grads(model, idx, targets, precision="fp32", loss_scale=scale * w)
+        loss, grads = precision_grads(model, idx, targets, precision=precision, loss_scale=scale * w, emulate=emulate)
+        counts = count_vanished(grads, ref) if ref is not None else {"vanished": -1, "overflow": -1, "nonzero_reference": -1}
+        zero_fraction = 1.0 - sum(int((g != 0).sum()) for g in grads) / sum(g.numel() for g in grads)
+        for p, g in zip(params, grads):
+            p.grad = g / w
+        return loss, counts, zero_fraction
+
+    (loss, counts, zero_fraction), stepped = train_step(model, optimizer, gradients, scaler=scaler)
     optimizer.zero_grad(set_to_none=True)
-    return TrainStepStats(step, loss, scale, skipped, counts["vanished"], counts["overflow"], counts["nonzero_reference"])
+    return TrainStepStats(step, loss, scale, not stepped, counts["vanished"], counts["overflow"],
+                          counts["nonzero_reference"], zero_fraction)
 
 
 def train_run(
@@ -701,21 +711,21 @@ def train_run(
     emulate: bool = False,
     lr: float = 1e-3,
     reference_every: int = 0,
+    loss_weight: float = 1.0,
 ) -> list[TrainStepStats]:
-    """Train ``model`` in place with AdamW on ``batches`` (pairs ``(idx, targets)``); one
-    :class:`TrainStepStats` per batch. ``reference_every=n`` counts vanished gradients every n-th step."""
-    lr = float(lr)
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive finite number; got {lr!r}")
-    if isinstance(reference_every, bool) or not isinstance(reference_every, int) or reference_every < 0:
-        raise ValueError(f"reference_every must be an int >= 0 (0 = never); got {reference_every!r}")
+    """Train ``model`` in place on ``batches`` (pairs ``(idx, targets)``) with torch's default AdamW
+    (:func:`lecture_lib.training.make_optimizer` with ``decay_all=True``: betas (0.9, 0.999), weight decay 0.01);
+    one :class:`TrainStepStats` per batch (:func:`mixed_precision_step`). ``reference_every=n`` counts vanished
+    gradients every n-th step. Part E's fp16/bf16 training runs (``experiments.partE.precision_training``)."""
+    lr = positive("lr", lr)
+    reference_every = integer("reference_every", reference_every, 0)
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    opt = make_optimizer(model, lr, betas=(0.9, 0.999), weight_decay=0.01, decay_all=True)
     out = []
     for i, (idx, targets) in enumerate(batches):
         ref = reference_every > 0 and i % reference_every == 0
         out.append(
             mixed_precision_step(model, opt, idx, targets, precision=precision, scaler=scaler, emulate=emulate,
-                                 reference=ref, step=i)
+                                 reference=ref, step=i, loss_weight=loss_weight)
         )
     return out

@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
+from ..training import lm_loss, make_optimizer, train_step
 from .checkpoint import DATA_DIR, load_checkpoint, save_checkpoint, weights_sha256
 from .corpus import SNAPSHOT_SHA256, train_text, validation_text
 from .inference import perplexity
@@ -76,6 +76,11 @@ def sample_batch(data: torch.Tensor, block_size: int, batch_size: int, gen: torc
     return x, y
 
 
+def _backward(loss: torch.Tensor) -> torch.Tensor:
+    loss.backward()
+    return loss.detach()
+
+
 def eval_loss(model: TinyGPT, data: torch.Tensor, n_windows: int) -> float:
     """Mean next-character loss over the first ``n_windows`` non-overlapping windows of ``data``."""
     bs = model.config.block_size
@@ -84,7 +89,7 @@ def eval_loss(model: TinyGPT, data: torch.Tensor, n_windows: int) -> float:
     y = torch.stack([data[i * bs + 1 : (i + 1) * bs + 1] for i in range(n)])
     model.eval()
     with torch.no_grad():
-        loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
+        loss = lm_loss(model, x, y)
     model.train()
     return float(loss)
 
@@ -97,12 +102,7 @@ def train(name: str, cfg: GPTConfig, tc: TrainConfig, out_dir: Path, *, threads:
     train_ids = torch.tensor(encode(train_text()), dtype=torch.long)
     val_ids = torch.tensor(encode(validation_text()), dtype=torch.long)
     model = TinyGPT(cfg, name=name)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "emb" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "emb" not in n)]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": tc.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=tc.lr, betas=(0.9, 0.99),
-    )
+    opt = make_optimizer(model, tc.lr, weight_decay=tc.weight_decay)
     curve: list[dict] = []
     running: list[float] = []
     t0 = time.perf_counter()
@@ -110,15 +110,10 @@ def train(name: str, cfg: GPTConfig, tc: TrainConfig, out_dir: Path, *, threads:
     model.train()
     bar = tqdm(range(tc.steps), desc=f"train {name}", disable=not progress, mininterval=2.0)
     for step in bar:
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, tc)
         x, y = sample_batch(train_ids, cfg.block_size, tc.batch_size, gen)
-        loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-        opt.step()
-        running.append(float(loss.detach()))
+        loss, _ = train_step(model, opt, lambda: _backward(lm_loss(model, x, y)), lr=lr_at(step, tc),
+                             grad_clip=tc.grad_clip)
+        running.append(float(loss))
         if (step + 1) % tc.eval_every == 0 or step + 1 == tc.steps:
             val = eval_loss(model, val_ids, tc.eval_windows)
             tr = sum(running) / len(running)
