@@ -353,12 +353,7 @@ def _flatten_grads(grads) -> np.ndarray:
 
 
 def _check_scale(scale) -> float:
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
-        raise TypeError(f"scale must be a positive finite number; got {type(scale).__name__}")
-    s = float(scale)
-    if not (math.isfinite(s) and s > 0):
-        raise ValueError(f"scale must be a positive finite number; got {scale!r}")
-    return s
+    return positive("scale", scale)
 
 
 def underflow_fraction(grads, scale: float = 1.0, fmt: str | FloatFormat = "fp16") -> GradientCastReport:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["lm_loss", "make_optimizer", "train_step"]
+__all__ = ["lm_gradients", "lm_loss", "make_optimizer", "train_step"]
 
 T = TypeVar("T")
 
@@ -28,6 +28,17 @@ def lm_loss(model: nn.Module, idx: Tensor, targets: Tensor) -> Tensor:
         raise ValueError(f"idx and targets must both be [batch, t]; got {tuple(idx.shape)} and {tuple(targets.shape)}")
     logits = model(idx)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
+
+
+def lm_gradients(model: nn.Module, idx: Tensor, targets: Tensor) -> Tensor:
+    """:func:`lm_loss`, back-propagated into the parameters' ``.grad``; returns the loss (detached).
+
+    The ``gradients`` callable of plain next-token training: ``train_step(model, opt, lambda: lm_gradients(model,
+    x, y))``.
+    """
+    loss = lm_loss(model, idx, targets)
+    loss.backward()
+    return loss.detach()
 
 
 def make_optimizer(

@@ -312,7 +312,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="value must be finite"):
         mp.rounding_error(float("inf"))
     for bad in (0.0, -1.0, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="scale must be a positive finite number"):
+        with pytest.raises(ValueError, match="scale must be a finite number > 0"):
             mp.underflow_fraction(torch.ones(3), bad)
     with pytest.raises(ValueError, match="at least one"):
         mp.underflow_fraction(torch.ones(0), 1.0)
@@ -328,7 +328,7 @@ def test_bad_inputs():
         mp.LossScaler(growth_interval=0)
     with pytest.raises(TypeError, match="growth_interval must be an int"):
         mp.LossScaler(growth_interval=2.5)
-    with pytest.raises(ValueError, match="scale must be a positive finite number"):
+    with pytest.raises(ValueError, match="scale must be a finite number > 0"):
         mp.LossScaler(init_scale=0.0)
     with pytest.raises(ValueError, match="found_inf must be given"):
         mp.LossScaler().update()
@@ -410,7 +410,7 @@ def test_training_bad_inputs():
         mp.precision_grads(model, idx, tg, precision="bf16", emulate=True)
     with pytest.raises(ValueError, match=r"both be \[batch, t\]"):
         mp.precision_grads(model, idx, tg[:, 1:])
-    with pytest.raises(ValueError, match="lr must be a positive finite number"):
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
         mp.train_run(model, [(idx, tg)], lr=0)
     with pytest.raises(ValueError, match="same parameters"):
         mp.count_vanished([torch.ones(2)], [])

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..training import lm_loss, make_optimizer, train_step
+from ..training import lm_gradients, lm_loss, make_optimizer, train_step
 from .checkpoint import DATA_DIR, load_checkpoint, save_checkpoint, weights_sha256
 from .corpus import SNAPSHOT_SHA256, train_text, validation_text
 from .inference import perplexity
@@ -76,11 +76,6 @@ def sample_batch(data: torch.Tensor, block_size: int, batch_size: int, gen: torc
     return x, y
 
 
-def _backward(loss: torch.Tensor) -> torch.Tensor:
-    loss.backward()
-    return loss.detach()
-
-
 def eval_loss(model: TinyGPT, data: torch.Tensor, n_windows: int) -> float:
     """Mean next-character loss over the first ``n_windows`` non-overlapping windows of ``data``."""
     bs = model.config.block_size
@@ -111,7 +106,7 @@ def train(name: str, cfg: GPTConfig, tc: TrainConfig, out_dir: Path, *, threads:
     bar = tqdm(range(tc.steps), desc=f"train {name}", disable=not progress, mininterval=2.0)
     for step in bar:
         x, y = sample_batch(train_ids, cfg.block_size, tc.batch_size, gen)
-        loss, _ = train_step(model, opt, lambda: _backward(lm_loss(model, x, y)), lr=lr_at(step, tc),
+        loss, _ = train_step(model, opt, lambda: lm_gradients(model, x, y), lr=lr_at(step, tc),
                              grad_clip=tc.grad_clip)
         running.append(float(loss))
         if (step + 1) % tc.eval_every == 0 or step + 1 == tc.steps:
