@@ -233,6 +233,12 @@ def test_notebook_path_from_session_then_folder(tmp_path):
         notebook_path(tmp_path / "missing.ipynb")
 
 
+def test_notebook_path_on_colab_says_to_use_check(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "google.colab", object())
+    with pytest.raises(ValueError, match="on Colab .* use check\\(\\) per question"):
+        notebook_path(None, {}, cwd=tmp_path)
+
+
 # ============================================================================ check(): stale, slow, numpy
 def test_check_reports_a_stale_definition_instead_of_passing():
     good = "import torch\ndef expected_tokens(alpha, k):\n    return float(k + 1) if alpha == 1 else (1 - alpha ** (k + 1)) / (1 - alpha)\n"

@@ -128,6 +128,9 @@ def notebook_path(explicit: str | os.PathLike[str] | None = None, user_ns: Mappi
     candidates = sorted(folder.glob("part*_exercises.ipynb"))
     if len(candidates) == 1:
         return candidates[0]
+    if "google.colab" in sys.modules:
+        raise ValueError("on Colab the notebook is not a file on this machine, so it cannot be graded as saved; "
+                         "use check() per question (or download the notebook and grade it locally)")
     raise ValueError("cannot tell which notebook this kernel belongs to; call grade('NAME.ipynb') with the "
                      "notebook's file name")
 
