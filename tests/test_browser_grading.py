@@ -216,3 +216,29 @@ def test_grade_hint_and_solution_inside_the_exercise_notebook(lab: tuple[LabServ
         assert not nb.model_errors() + nb.page_errors()
     finally:
         nb.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_start_page_shows_the_progress_after_grading(lab: tuple[LabServer, Path], context: Any) -> None:
+    """After the gradings above, the start page's progress map shows Part B's last score and what is next."""
+    server, progress = lab
+    if not progress.exists():
+        pytest.skip("runs after the grading tests of this module")
+    score = json.loads(progress.read_text())["parts"]["B"]
+    page = context.new_page()
+    nb = NotebookPage(page, server, "notebooks/00_start_here.ipynb", ARTIFACTS)
+    try:
+        nb.open()
+        nb.run_all(120)
+        cells = nb.model_summary()
+        index = next(i for i, c in enumerate(cells) if c["type"] == "code" and "show_progress()" in nb.cell_source(i))
+        text = nb.cell_output(index)["text"]
+        nb.screenshot_cell(index, ARTIFACTS / "grading--start_page_progress.png")
+        assert not nb.model_errors() + nb.page_errors()
+    finally:
+        nb.close()
+    assert re.search(rf"^B\s+Distillation & speculative decoding\s+{score['score']}/11\s", text, re.M), text
+    assert re.search(r"^A\s+Quantization\s+not graded yet\s+all$", text, re.M), text
+    assert "Next: Part B: questions B2, B3" in text  # the part already started comes first

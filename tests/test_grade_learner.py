@@ -116,6 +116,15 @@ def test_python_m_grade_without_a_path_grades_the_course_exercises(folder, tmp_p
     assert set(json.loads(progress.read_text())["parts"]) == {"C"}
 
 
+def test_without_a_path_every_exercise_notebook_of_the_course_is_graded():
+    from lecture_lib.grade.__main__ import default_paths
+
+    every = [ROOT / "exercises" / course.exercise_notebook(x) for x in "ABCDE"]
+    for folder in (ROOT, ROOT / "notebooks", ROOT / "exercises"):
+        assert default_paths(None, folder) == every
+        assert default_paths("D", folder) == [every[3]]
+
+
 def test_outside_a_course_folder_the_grader_asks_for_a_path(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "lecture_lib.grade"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -155,15 +164,16 @@ def test_progress_is_recorded_only_for_a_course_folders_exercises(tmp_path, monk
     assert course.record_progress([_result(b, 9, {"B1": True, "B2": False, "B3": True})], when="t0") == progress
     assert course.load_progress(ROOT)["parts"]["B"] == {
         "score": 9, "max_score": 11, "graded_at": "t0", "questions": {"B1": True, "B2": False, "B3": True}}
-    assert course.next_step(course.load_progress(ROOT)).startswith("Part A (Quantization)")
+    assert course.next_step({"parts": {}}).startswith("Part A (Quantization): read notebooks/partA_quantization")
+    assert course.next_step(course.load_progress(ROOT)) == (  # a part already started comes first
+        "Part B: questions B2 in exercises/partB_distillation_speculative_exercises.ipynb")
     course.show_progress(ROOT / "notebooks")
     out = capsys.readouterr().out
     assert re.search(r"^B\s+Distillation & speculative decoding\s+9/11\s+B2$", out, re.M), out
-    for x in "ACDE":
+    for x in "ABCDE":
         course.record_progress([_result(ROOT / "exercises" / course.exercise_notebook(x), 11, {f"{x}1": True})],
                                when="t1")
-    assert course.next_step(course.load_progress(ROOT)) == (
-        "Part B: questions B2 in exercises/partB_distillation_speculative_exercises.ipynb")
+    assert course.next_step(course.load_progress(ROOT)).startswith("every part is at full marks")
     progress.write_text("{ not json")
     assert course.load_progress(ROOT) == {"parts": {}}
     monkeypatch.setenv(course.PROGRESS_ENV, "none")

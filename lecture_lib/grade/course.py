@@ -135,14 +135,17 @@ def progress_rows(progress: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def next_step(progress: Mapping[str, Any]) -> str:
-    """What to do next: the first part never graded or not at full marks (in course order)."""
-    for row in progress_rows(progress):
-        stem = PARTS[row["part"]][0]
+    """What to do next: finish a part already started (graded, not at full marks), else start the first part
+    never graded, in course order."""
+    rows = progress_rows(progress)
+    for row in rows:
+        if row["to_do"] not in ("all", "done"):
+            return f"Part {row['part']}: questions {row['to_do']} in exercises/{exercise_notebook(row['part'])}"
+    for row in rows:
         if row["to_do"] == "all":
+            stem = PARTS[row["part"]][0]
             return (f"Part {row['part']} ({row['title']}): read notebooks/{stem}.ipynb, then solve "
                     f"exercises/{exercise_notebook(row['part'])}")
-        if row["to_do"] != "done":
-            return f"Part {row['part']}: questions {row['to_do']} in exercises/{exercise_notebook(row['part'])}"
     return "every part is at full marks: try the challenge questions and Zone 6 of each part"
 
 
