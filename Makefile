@@ -14,6 +14,10 @@ PYTHON    ?= python3
 VENV      := .venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
+# The course kernel (lecture_lib/kernel.py): IPython without the Python patch version in language_info, so
+# JupyterLab opens the committed notebooks without changing them.
+KERNEL    := $(VENV)/share/jupyter/kernels/python3/kernel.json
+START     := notebooks/00_start_here.ipynb
 PORT      ?= 8888
 LAB_ARGS  ?=
 PYTEST_ARGS ?=
@@ -25,28 +29,31 @@ RUN_ENV   := OMP_NUM_THREADS=1 PYTHONHASHSEED=0
 
 .PHONY: lab test grade notebooks venv clean
 
-venv: $(STAMP)
+venv: $(STAMP) $(KERNEL)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the course into $(VENV) (first time: about 2 minutes) ..."
 	@$(PY) -m pip install --disable-pip-version-check -q -e ".[test]" > $(VENV)/pip.log 2>&1 \
 	  || { cat $(VENV)/pip.log; echo "pip install failed (log: $(VENV)/pip.log)"; exit 1; }
-	@$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" > /dev/null
 	@touch $(STAMP)
 
-lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(ROOT_ARGS) $(LAB_ARGS) \
-	  notebooks/00_start_here.ipynb
+$(KERNEL): $(STAMP) lecture_lib/kernel.py
+	@$(PY) -m lecture_lib.kernel > /dev/null
 
-grade: $(STAMP)
+# default_url: the browser opens, and the terminal prints, the start page's address (also with --no-browser).
+lab: $(STAMP) $(KERNEL)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(ROOT_ARGS) \
+	  --LabApp.default_url=/lab/tree/$(START) $(LAB_ARGS)
+
+grade: $(STAMP) $(KERNEL)
 	@$(PY) -m lecture_lib.grade $(if $(PART),--part $(PART))
 
-notebooks: $(STAMP)
+notebooks: $(STAMP) $(KERNEL)
 	$(PY) tools/make_exercises.py
 	$(RUN_ENV) $(PY) tools/run_notebooks.py $(NOTEBOOKS)
 
-test: $(STAMP)
+test: $(STAMP) $(KERNEL)
 	$(RUN_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -5,7 +5,10 @@
   page), serving a temporary folder; :meth:`LabServer.stop` kills its whole process group.
 * :class:`NotebookPage` drives one notebook in Chromium through Playwright and JupyterLab's own command
   registry (``--expose-app-in-browser`` makes ``window.jupyterapp`` available): open, run all cells with a
-  bounded wait, read errors and outputs, move a slider, edit and run a cell.
+  bounded wait, read errors and outputs, move a slider, edit and run a cell, measure how long a widget control
+  takes from the key press (or click) to the new picture on screen (:meth:`NotebookPage.control_latencies`),
+  tell whether the open notebook differs from its file (:meth:`NotebookPage.is_dirty`).
+* :func:`latency_summary` turns latency samples into p50/p95/max.
 
 Every wait is bounded and every failure message names the notebook and the step.
 """
@@ -245,19 +248,79 @@ _JS_MODEL_SUMMARY = """() => {
 }"""
 
 # The result a slider drives: the nearest enclosing widget box that holds a widget Output area.
+# A widget shows its result either in an Output widget (text outputs and images) or in its own widgets: an Image
+# widget (the picture) and an HTML widget holding <pre> text (class ``lecture26-text``).
 _JS_RESULT_STATE = """(slider) => {
+  const RESULT = '.widget-output, .widget-image';
   let box = slider;
-  while (box && !box.querySelector('.widget-output')) box = box.parentElement;
+  while (box && !box.querySelector(RESULT)) box = box.parentElement;
   if (!box) return null;
-  const out = box.querySelector('.widget-output');
-  const texts = [...out.querySelectorAll('.jp-OutputArea-output')]
+  const out = box.querySelector('.widget-output') || box;
+  const texts = [...out.querySelectorAll('.jp-OutputArea-output, .lecture26-text')]
     .filter(o => !o.querySelector('img')).map(o => o.innerText).join('\\n');
-  const imgs = [...out.querySelectorAll('img')];
+  const imgs = [...box.querySelectorAll('.widget-output img, img.widget-image')];
   const images = imgs.map(i => i.getAttribute('src') || '');
   const loaded = imgs.every(i => i.complete && i.naturalWidth > 0);
   const readout = slider.querySelector('.widget-readout');
   return {text: texts, images: images, loaded: loaded, readout: readout ? readout.innerText : '',
-          errors: [...out.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]')].map(e => e.innerText)};
+          errors: [...box.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"], .lecture26-error')]
+                  .map(e => e.innerText)};
+}"""
+
+# PNG data URIs of the pictures in a slider's result (an Image widget's <img> has a blob: URL: drawn to a canvas).
+_JS_RESULT_PNGS = """(slider) => {
+  let box = slider;
+  while (box && !box.querySelector('.widget-output, .widget-image')) box = box.parentElement;
+  return [...box.querySelectorAll('.widget-output img, img.widget-image')].map(img => {
+    const src = img.getAttribute('src') || '';
+    if (src.startsWith('data:image/png')) return src;
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    canvas.getContext('2d').drawImage(img, 0, 0);
+    return canvas.toDataURL('image/png');
+  });
+}"""
+
+# Arm a latency probe on a control: the time of its next key press or pointer press (t0) and of the moment a new
+# picture in its result is decoded and painted (t1), both from performance.now() in the page. A picture counts as
+# new when its <img> element was not there before or its src changed.
+_JS_ARM_LATENCY = """(control) => {
+  let box = control;
+  while (box && !box.querySelector('.widget-output, .widget-image')) box = box.parentElement;
+  if (!box) return 'no widget Output area or Image widget encloses the control';
+  const pictures = () => [...box.querySelectorAll('.widget-output img, img.widget-image')];
+  const before = new Map(pictures().map(i => [i, i.getAttribute('src')]));
+  const rec = {t0: null, t1: null, pending: false};
+  window.__lecture26Latency = rec;
+  const start = () => { if (rec.t0 === null) rec.t0 = performance.now(); };
+  for (const type of ['keydown', 'pointerdown']) control.addEventListener(type, start, {capture: true, once: true});
+  const check = () => {
+    if (rec.t0 === null || rec.pending) return;
+    // a new <img> (an Output widget re-displays) or a new src (an Image widget), even if the picture is the same
+    const fresh = pictures().filter(i => i.getAttribute('src') && before.get(i) !== i.getAttribute('src'));
+    if (!fresh.length) return;
+    rec.pending = true;
+    obs.disconnect();
+    Promise.all(fresh.map(i => i.decode().catch(() => null)))
+      .then(() => requestAnimationFrame(() => { rec.t1 = performance.now(); }));
+  };
+  const obs = new MutationObserver(check);
+  obs.observe(box, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+  rec.cancel = () => obs.disconnect();
+  return 'armed';
+}"""
+
+# The next action on a control: its kind, and for a slider the key that keeps the handle inside its range.
+_JS_SLIDER_KEY = """(slider) => {
+  const h = slider.querySelector('.noUi-handle');
+  const now = parseFloat(h.getAttribute('aria-valuenow')), max = parseFloat(h.getAttribute('aria-valuemax'));
+  const min = parseFloat(h.getAttribute('aria-valuemin'));
+  const dir = slider.dataset.lecture26Dir || 'ArrowRight';
+  let key = dir;
+  if (dir === 'ArrowRight' && now >= max) key = 'ArrowLeft';
+  if (dir === 'ArrowLeft' && now <= min) key = 'ArrowRight';
+  slider.dataset.lecture26Dir = key;
+  return key;
 }"""
 
 _JS_CELL_SOURCE = """([index]) => window.jupyterapp.shell.currentWidget.content.model.cells.get(index).sharedModel.getSource()"""
@@ -273,6 +336,17 @@ _JS_CELL_OUTPUT_TEXT = """([index]) => {
   }
   return {count: cell.executionCount, text: parts.join('\\n')};
 }"""
+
+
+def latency_summary(samples_ms: list[float]) -> dict[str, float]:
+    """``{"n", "p50_ms", "p95_ms", "max_ms"}`` of latency samples (percentiles by linear interpolation)."""
+    import numpy as np
+
+    if not samples_ms:
+        raise ValueError("samples_ms must hold at least one latency")
+    data = np.asarray(samples_ms, dtype=float)
+    return {"n": int(data.size), "p50_ms": round(float(np.percentile(data, 50)), 1),
+            "p95_ms": round(float(np.percentile(data, 95)), 1), "max_ms": round(float(data.max()), 1)}
 
 
 class NotebookPage:
@@ -390,7 +464,7 @@ class NotebookPage:
         while time.monotonic() < deadline:
             state = self.result_state(slider)
             if (state["text"] or state["images"]) and state["loaded"] and state == last:
-                bands = [blank_band(src) for src in state["images"]]
+                bands = [blank_band(src) for src in slider.evaluate(_JS_RESULT_PNGS)]
                 if any(b > 0.5 for b in bands):
                     raise self.fail(f"the plot of slider {label!r} at {state['readout']!r}",
                                     "it is blank or only partly drawn (a white band over "
@@ -426,6 +500,66 @@ class NotebookPage:
         raise self.fail(f"moving slider {label!r} from {before['readout']!r}",
                         f"readout now {state['readout']!r}; the displayed {' and '.join(unchanged) or 'readout'} "
                         f"did not change within {timeout_s:g} s")
+
+    def toggle(self, label: str) -> Any:
+        """The one ToggleButtons widget whose description is exactly ``label``."""
+        boxes = self.page.locator(".widget-toggle-buttons")
+        exact = [i for i in range(boxes.count())
+                 if boxes.nth(i).locator(".widget-label").first.inner_text().strip() == label]
+        if len(exact) != 1:
+            raise self.fail(f"finding the toggle buttons {label!r}", f"found {len(exact)} with that label")
+        return boxes.nth(exact[0])
+
+    def control(self, kind: str, label: str) -> Any:
+        """A widget control by kind (``"slider"`` or ``"toggle"``) and on-screen description."""
+        if kind == "slider":
+            return self.slider(label)
+        if kind == "toggle":
+            return self.toggle(label)
+        raise ValueError(f"kind must be 'slider' or 'toggle'; got {kind!r}")
+
+    def _act(self, kind: str, control: Any) -> None:
+        """One change of the control, the way a learner makes it: an arrow key on a slider, a click on a toggle."""
+        if kind == "slider":
+            handle = control.locator(".noUi-handle").first
+            handle.focus(timeout=5_000)
+            handle.press(control.evaluate(_JS_SLIDER_KEY), timeout=5_000)
+        else:
+            control.locator(".widget-toggle-button:not(.mod-active)").first.click(timeout=5_000)
+
+    def control_latencies(self, kind: str, label: str, samples: int = 15, timeout_s: float = 15) -> list[float]:
+        """Milliseconds from a key press (slider) or click (toggle) to the new picture decoded on screen, per change.
+
+        Each change starts once the previous one has fully arrived (its picture shown, the kernel idle), so the
+        numbers are the latency of one move, not of a queue of them. A slider walks its range back and forth.
+        """
+        control = self.control(kind, label)
+        control.scroll_into_view_if_needed(timeout=10_000)
+        times: list[float] = []
+        for i in range(samples):
+            armed = control.evaluate(_JS_ARM_LATENCY)
+            if armed != "armed":
+                raise self.fail(f"measuring {kind} {label!r}", armed)
+            try:
+                self._act(kind, control)
+            except Exception as exc:
+                raise self.fail(f"changing {kind} {label!r}", str(exc).splitlines()[0]) from None
+            try:
+                self.page.wait_for_function("() => window.__lecture26Latency.t1 !== null", timeout=timeout_s * 1000,
+                                            polling="raf")
+            except Exception:
+                self.page.evaluate("() => window.__lecture26Latency.cancel()")
+                raise self.fail(f"measuring {kind} {label!r} (change {i + 1})",
+                                f"no new picture within {timeout_s:g} s") from None
+            rec = self.page.evaluate("() => ({t0: window.__lecture26Latency.t0, t1: window.__lecture26Latency.t1})")
+            times.append(rec["t1"] - rec["t0"])
+            self.wait_for(_JS_KERNEL_IDLE, None, f"waiting for the kernel after changing {label!r}", timeout_s)
+            self.page.wait_for_timeout(50)  # let any trailing output of this change land
+        return times
+
+    def is_dirty(self) -> bool:
+        """Whether JupyterLab holds unsaved changes of the open notebook (what makes closing it ask to save)."""
+        return bool(self.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty"))
 
     def screenshot_widget(self, slider: Any, path: Path) -> None:
         """A picture of the widget box (controls and result) around ``slider``."""

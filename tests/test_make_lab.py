@@ -132,8 +132,8 @@ def test_make_lab_serves_jupyterlab_on_localhost(lab) -> None:
         with pytest.raises(OSError):
             _status(port, token, host=address)
     text = log.read_text()
-    assert "00_start_here.ipynb" in text  # the start page is what make lab opens
-    assert f"127.0.0.1:{port}" in text
+    # the start page is what make lab opens, and the address printed (with --no-browser) leads to it
+    assert f"http://127.0.0.1:{port}/lab/tree/notebooks/00_start_here.ipynb?token=" in text
 
 
 def test_make_lab_command_binds_to_localhost_only() -> None:
@@ -142,4 +142,4 @@ def test_make_lab_command_binds_to_localhost_only() -> None:
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout
     assert "--ip=127.0.0.1" in dry and "--port=8888" in dry
-    assert "notebooks/00_start_here.ipynb" in dry
+    assert "--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb" in dry

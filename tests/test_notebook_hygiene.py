@@ -515,6 +515,29 @@ def test_normalize_strips_volatile_metadata_and_is_idempotent() -> None:
     assert dumps(out).endswith("}\n")
 
 
+def test_normalize_writes_integral_floats_as_javascript_does() -> None:
+    """JupyterLab saves 10.0 as 10 (JavaScript has one number type): the canonical form does the same."""
+    nb = good_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "state": {"a" * 32: {"model_name": "FloatLogSliderModel",
+                             "state": {"base": 10.0, "min": -4.0, "step": 0.05, "value": 1000.0, "label": "10.0"}}},
+        "version_major": 2, "version_minor": 0}}
+    nb.cells[2].outputs = [nbformat.v4.new_output("execute_result", data={"application/json": {"x": 2.0, "y": 2.5}},
+                                                  execution_count=1)]
+    canonical = normalize(nb)
+    state = canonical.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"][_model_id_1()]["state"]
+    assert state == {"base": 10, "min": -4, "step": 0.05, "value": 1000, "label": "10.0"}
+    assert all(type(state[k]) is int for k in ("base", "min", "value"))
+    assert canonical.cells[2].outputs[0]["data"]["application/json"] == {"x": 2, "y": 2.5}
+    assert '"value": 1000\n' in dumps(canonical) and "1000.0" not in dumps(canonical)
+    assert normalize(canonical) == canonical
+    assert is_normalized(nb) != []  # the float form is flagged as drift
+
+
+def _model_id_1() -> str:
+    return f"{1:032x}"
+
+
 def test_normalize_rejects_non_notebooks() -> None:
     with pytest.raises(TypeError, match="nb must be a notebook"):
         normalize(["not", "a", "notebook"])  # type: ignore[arg-type]

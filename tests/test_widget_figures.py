@@ -48,7 +48,13 @@ def test_bad_arguments_raise():
 def _widget_updates(build, change, monkeypatch):
     """Build a widget, apply ``change(ui)``; return, per update, the figures shown and pyplot's list meanwhile."""
     shown: list[tuple[Figure, list[int]]] = []
-    monkeypatch.setattr(figures, "show", lambda fig: shown.append((fig, plt.get_fignums())))
+    real_png = figures.png
+
+    def recording_png(fig, **kw):
+        shown.append((fig, plt.get_fignums()))
+        return real_png(fig, **kw)
+
+    monkeypatch.setattr(figures, "png", recording_png)  # every widget picture is drawn by figures.png
     ui = build()
     change(ui)
     return shown
@@ -121,6 +127,94 @@ def test_widget_updates_draw_outside_pyplot(name, monkeypatch):
     assert plt.get_fignums() == []
 
 
+#: Widgets that build their figure once and update it in place (a new figure per move is what made them slow).
+IN_PLACE = ["A weight", "A fp8", "B temperature", "B acceptance", "D policy"]
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_fast_widgets_update_one_figure_in_place(name, monkeypatch):
+    pytest.importorskip("ipywidgets")
+    build, label = _widgets()[name]
+
+    def back_and_forth(ui):
+        s = _slider(ui, label)
+        first = s.value
+        s.value = s.max if first != s.max else s.min
+        s.value = first
+
+    shown = _widget_updates(build, back_and_forth, monkeypatch)
+    assert len(shown) == 3
+    figs = {id(fig) for fig, _ in shown}
+    assert len(figs) == 1, f"{name}: every update must redraw the same figure; got {len(figs)} figures"
+
+
+def test_png_freezes_the_layout_and_blits_moving_artists(monkeypatch):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig, ax = figures.subplots(figsize=(4.0, 3.0), layout="constrained", pyplot=False)
+    _ = ax.plot([0, 1], [0, 1], label="line")
+    (dot,) = ax.plot([0.5], [0.5], "o")
+    ax.set_title("title")
+    first = figures.png(fig, moving=[dot])
+    assert first.startswith(b"\x89PNG") and fig.dpi == figures.WIDGET_DPI
+    assert type(fig.get_layout_engine()).__name__ != "ConstrainedLayoutEngine"  # frozen after the first draw
+    position = ax.get_position().bounds
+    calls = []
+    real_draw = FigureCanvasAgg.draw
+    monkeypatch.setattr(FigureCanvasAgg, "draw", lambda self: (calls.append(1), real_draw(self))[1])
+
+    dot.set_data([0.2], [0.8])
+    moved = figures.png(fig, redraw="moving", moving=[dot])
+    assert calls == [] and moved != first  # only the dot was drawn, over the cached rest
+    ax.set_title("another title")
+    assert figures.png(fig, redraw="moving", moving=[dot]) == moved  # the title is not a moving artist
+    retitled = figures.png(fig, redraw="background", moving=[dot])
+    assert len(calls) == 1 and retitled != moved and ax.get_position().bounds == position
+    # the blitted picture equals a full draw of the same state (negative control: the first picture differs)
+    fig2, ax2 = figures.subplots(figsize=(4.0, 3.0), layout="constrained", pyplot=False)
+    _ = ax2.plot([0, 1], [0, 1], label="line")
+    _ = ax2.plot([0.2], [0.8], "o")
+    ax2.set_title("another title")
+    monkeypatch.setattr(FigureCanvasAgg, "draw", real_draw)
+    assert _pixels(figures.png(fig2)) == _pixels(retitled) != _pixels(first)
+    calls.clear()
+    monkeypatch.setattr(FigureCanvasAgg, "draw", lambda self: (calls.append(1), real_draw(self))[1])
+    _ = figures.png(fig, redraw="layout", moving=[dot])  # the layout engine runs again, then the picture
+    assert len(calls) == 2
+    # named backgrounds: drawn once per name, then restored
+    calls.clear()
+    ax.set_title("A")
+    pic_a = figures.png(fig, redraw="background", moving=[dot], background="A")
+    ax.set_title("B")
+    pic_b = figures.png(fig, redraw="background", moving=[dot], background="B")
+    assert len(calls) == 2 and pic_a != pic_b
+    ax.set_title("A")
+    assert figures.png(fig, redraw="background", moving=[dot], background="A") == pic_a and len(calls) == 2
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+        figures.png("not a figure")
+    with pytest.raises(ValueError, match="redraw must be one of"):
+        figures.png(fig, redraw="all")
+
+
+def _pixels(png: bytes) -> bytes:
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(png)).convert("RGBA").tobytes()
+
+
+def test_plain_log_ticks_have_no_mathtext_and_no_minor_ticks():
+    fig, ax = figures.subplots(pyplot=False)
+    ax.set_xscale("log")
+    ax.set_xlim(1e-3, 1e3)
+    figures.plain_log_ticks(ax.xaxis)
+    fig.canvas.draw() if hasattr(fig.canvas, "renderer") else figures.png(fig)
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert "0.001" in labels and "1" in labels and not any("$" in t for t in labels)
+    assert len(ax.xaxis.get_minorticklocs()) == 0
+
+
 #: Parts whose widget builders draw with ``figures.subplots(pyplot=False)`` + ``figures.show``. A part joins
 #: the list once its ``*_widget`` functions no longer call ``plt.show()`` (and its widgets join ``_widgets``).
 CONVERTED_PARTS = ("A", "B", "C", "D", "E")
@@ -137,6 +231,32 @@ def test_widget_builders_never_call_plt_show(part):
     assert builders, f"lecture_lib.viz.part{part} has no *_widget functions"
     for f in builders:
         src = inspect.getsource(f)
-        assert "plt.show(" not in src and "figures.show(" in src, (
+        assert "plt.show(" not in src and ("figures.show(" in src or "panel.show(" in src), (
             f"part{part}.{f.__name__}: a widget must draw with figures.subplots(pyplot=False) and show with "
-            "figures.show(fig), never plt.show() (another kernel thread can show and close pyplot's figures)")
+            "figures.show(fig) or a figures.Panel, never plt.show() (another kernel thread can show and close pyplot's "
+            "figures)")
+
+
+def test_live_panel_updates_in_place_and_shows_errors():
+    w = pytest.importorskip("ipywidgets")
+    fig, ax = figures.subplots(figsize=(3.0, 2.0), pyplot=False)
+    (line,) = ax.plot([0, 1], [0, 0])
+    panel = figures.Panel()
+    slider = w.IntSlider(value=1, min=0, max=5)
+
+    def update(a):
+        if a == 5:
+            raise ValueError("a must be below 5")
+        line.set_ydata([0, a])
+        panel.show(fig, text=f"a = {a} <ok>", redraw="moving" if panel.image.value else "layout", moving=[line])
+
+    figures.live({"a": slider}, update, panel)
+    first = bytes(panel.image.value)
+    assert first.startswith(b"\x89PNG") and panel.text.value == '<pre class="lecture26-text">a = 1 &lt;ok&gt;</pre>'
+    slider.value = 3
+    assert bytes(panel.image.value) != first and "a = 3" in panel.text.value
+    image = bytes(panel.image.value)
+    slider.value = 5
+    assert "lecture26-error" in panel.text.value and "ValueError: a must be below 5" in panel.text.value
+    assert bytes(panel.image.value) == image  # the picture keeps its last state
+    assert list(panel.widget.children) == [panel.text, panel.image]

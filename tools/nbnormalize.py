@@ -8,7 +8,8 @@ timings, scroll state or fresh widget ids) is caught until ``make notebooks`` ha
 What it does:
 
 * notebook metadata: kernelspec ``python3`` / ``Python 3 (ipykernel)``; ``language_info`` without
-  ``version``; volatile keys (papermill, execution timing, editor state, Colab state) removed;
+  ``version`` (it names the machine's Python; the course kernel, ``lecture_lib/kernel.py``, does not report it,
+  so JupyterLab has nothing to change when a notebook opens); volatile keys (papermill, execution timing, editor state, Colab state) removed;
 * cell metadata: ``collapsed``, ``scrolled``, ``ExecuteTime``, ``execution``, ``papermill`` ... removed;
   empty ``tags`` removed;
 * cell ids: kept when valid and unique, otherwise replaced by a deterministic id derived from the cell's
@@ -16,6 +17,8 @@ What it does:
 * outputs: consecutive stream outputs of the same name merged; cells tagged ``live-timing`` (a live
   re-measurement of wall-clock time, which differs on every run and every machine) are stored without
   outputs: the learner sees the numbers when running the cell, the page shows the recorded data next to it;
+* numbers in metadata and outputs: a float with an integral value (``10.0``) written as an integer (``10``),
+  as JupyterLab writes it back (JavaScript has one number type), so saving from JupyterLab changes nothing;
 * widgets: model ids renumbered in order of first appearance (outputs first, then references inside the
   saved widget state), in outputs and in ``metadata.widgets`` alike; an Output widget's transient
   ``msg_id`` cleared; tqdm's elapsed/remaining/rate bracket removed from widget text; empty state dropped.
@@ -123,6 +126,21 @@ def _refs_in(value: Any, known: set[str]) -> list[str]:
         for item in value:
             found.extend(_refs_in(item, known))
     return found
+
+
+def _js_numbers(value: Any) -> Any:
+    """``value`` with every integral float (``10.0``) as an int, recursively: the JSON JupyterLab saves.
+
+    The front end keeps notebook JSON as JavaScript numbers, so a saved ``10.0`` comes back as ``10``. Only
+    floats within 2**53 (exact in both languages) are converted; strings are left alone.
+    """
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _js_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_js_numbers(item) for item in value]
+    return value
 
 
 def _rename(value: Any, mapping: dict[str, str]) -> Any:
@@ -245,6 +263,11 @@ def normalize(nb: dict[str, Any]) -> nbformat.NotebookNode:
             cell.pop("execution_count", None)
     nb["cells"] = cells
     _renumber_widgets(nb, widgets_meta)
+    nb["metadata"] = _js_numbers(nb["metadata"])
+    for cell in nb["cells"]:
+        cell["metadata"] = _js_numbers(cell["metadata"])
+        if "outputs" in cell:
+            cell["outputs"] = _js_numbers(cell["outputs"])
     return nbformat.from_dict(nb)
 
 

@@ -165,11 +165,12 @@ def fp8_overflow_table(values: Sequence[float] = (100.0, 448.0, 464.0, 465.0, 10
 
 
 def fp8_view(fmt: str = "e4m3", x: float = 1000.0, *, saturate: bool = True) -> dict[str, Any]:
-    """Everything the FP8 explorer draws: the positive finite values, the relative-error curve, one probe value."""
+    """Everything the FP8 explorer draws: the positive finite values, the relative-error curve (rounding with
+    ``saturate`` as given: without saturation the curve is NaN/inf above the largest finite value), one probe value."""
     info = fp8.format_info(fmt)
     table = pd.DataFrame(fp8.value_table(fmt))
     pos = np.sort(table[(table["class"].isin(["normal", "subnormal"])) & (table["value"] > 0)]["value"].to_numpy())
-    view = {"fmt": fmt, "info": info, "positive_values": pos, "curve": fp8_relative_error(fmt, saturate=True)}
+    view = {"fmt": fmt, "info": info, "positive_values": pos, "curve": fp8_relative_error(fmt, saturate=saturate)}
     view.update(fp8_probe(fmt, x, saturate=saturate))
     return view
 

@@ -17,6 +17,8 @@ from lecture_lib.experiments import partA as E
 from lecture_lib.viz import figures
 
 __all__ = [
+    "WeightFigure",
+    "FP8Figure",
     "plot_weight_view",
     "weight_summary",
     "weight_widget",
@@ -45,44 +47,91 @@ def weight_summary(view: dict[str, Any]) -> str:
     ])
 
 
-def plot_weight_view(view: dict[str, Any], *, title: str = "weight", pyplot: bool = True) -> plt.Figure:
+class WeightFigure:
     """Histogram of the slice that shares one scale, with the grid's representable values as vertical lines.
 
+    Drawn once; :meth:`update` moves the same artists to another view (the widget's in-place redraw).
     ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
     """
-    values = np.asarray(view["values"], dtype=np.float64)
-    levels = np.asarray(view["levels"], dtype=np.float64)
-    fig, ax = figures.subplots(figsize=(7.0, 3.6), pyplot=pyplot)
-    span = max(float(np.abs(values).max()), float(np.abs(levels).max()), 1e-12)
-    bins = np.linspace(-span * 1.05, span * 1.05, 121)
-    _ = ax.hist(values, bins=bins, color="tab:blue", alpha=0.7, label=f"weights sharing one scale ({values.size})")
-    step = max(1, len(levels) // 64)  # at 7-8 bits draw every few levels only
-    for k, lv in enumerate(levels[::step]):
-        _ = ax.axvline(lv, color="tab:red", lw=0.6, alpha=0.6, label="representable values" if k == 0 else None)
-    ax.set_xlabel("weight value")
-    ax.set_ylabel("count (weights per bin)")
-    sym = "symmetric" if view["symmetric"] else "asymmetric"
-    ax.set_title(f"{title}: INT{view['bits']} {sym}, {view['granularity']}" + (" (every %d-th level)" % step if step > 1 else ""))
-    ax.legend(loc="upper right", fontsize=8)
-    return fig
+
+    N_BINS = 120
+    MAX_LINES = 64  # at 7-8 bits draw every few levels only
+
+    def __init__(self, view: dict[str, Any], *, title: str = "weight", pyplot: bool = True) -> None:
+        self.title = title
+        self.fig, self.ax = figures.subplots(figsize=(7.0, 3.6), pyplot=pyplot)
+        ax = self.ax
+        self.hist = ax.stairs(np.zeros(self.N_BINS), np.linspace(-1.0, 1.0, self.N_BINS + 1), fill=True,
+                              color="tab:blue", alpha=0.7)
+        self.levels = ax.vlines([], 0, 1, transform=ax.get_xaxis_transform(), color="tab:red", lw=0.6, alpha=0.6)
+        ax.set_xlabel("weight value")
+        ax.set_ylabel("count (weights per bin)")
+        self.update(view)
+
+    def update(self, view: dict[str, Any]) -> str:
+        """Show ``view``; returns what changed (:data:`lecture_lib.viz.figures.REDRAW`).
+
+        The histogram and the axes depend only on the slice of weights (the granularity); the bit width and the
+        scheme move only the grid lines and the title.
+        """
+        values = np.asarray(view["values"], dtype=np.float64)
+        levels = np.asarray(view["levels"], dtype=np.float64)
+        ax = self.ax
+        key = (values.size, float(values.min()), float(values.max()))
+        redraw = "moving"
+        if key != getattr(self, "_key", None):
+            self._key, redraw = key, "layout"
+            span = max(float(np.abs(values).max()), 1e-12) * 1.08  # the grid spans the slice (+ half a step)
+            edges = np.linspace(-span, span, self.N_BINS + 1)
+            counts, _ = np.histogram(values, bins=edges)
+            self.hist.set_data(counts, edges)
+            ax.set_xlim(edges[0], edges[-1])
+            ax.set_ylim(0.0, float(counts.max()) * 1.08 + 1.0)
+            ax.legend([self.hist, self.levels], [f"weights sharing one scale ({values.size})", "representable values"],
+                      loc="upper right", fontsize=8)
+        step = max(1, len(levels) // self.MAX_LINES)
+        self.levels.set_segments([[(lv, 0.0), (lv, 1.0)] for lv in levels[::step]])
+        sym = "symmetric" if view["symmetric"] else "asymmetric"
+        ax.set_title(f"{self.title}: INT{view['bits']} {sym}, {view['granularity']}"
+                     + (f" (1 level in {step} drawn)" if step > 1 else ""))
+        return redraw
+
+    @property
+    def moving(self) -> list[Any]:
+        """The artists a bit-width or scheme change moves (drawn over the cached rest)."""
+        return [self.levels, self.ax.title]
+
+
+def plot_weight_view(view: dict[str, Any], *, title: str = "weight", pyplot: bool = True) -> plt.Figure:
+    """The figure of :class:`WeightFigure` for one view (histogram of the slice sharing a scale, grid values)."""
+    return WeightFigure(view, title=title, pyplot=pyplot).fig
 
 
 def weight_widget(weight: Any, *, title: str = "weight") -> Any:
-    """Bits slider (2-8), symmetric/asymmetric toggle, granularity picker: histogram, levels, errors, bytes."""
+    """Bits slider (2-8), symmetric/asymmetric toggle, granularity picker: histogram, levels, errors, bytes.
+
+    One figure, updated in place on every change, shown in a :class:`~lecture_lib.viz.figures.Panel`.
+    """
     import ipywidgets as widgets
     from IPython.display import display
 
     bits = widgets.IntSlider(value=4, min=2, max=8, description="bits")
     scheme = widgets.ToggleButtons(options=["symmetric", "asymmetric"], value="symmetric", description="scheme")
     gran = widgets.Dropdown(options=list(E.GRANULARITIES), value="per-channel", description="granularity")
+    panel = figures.Panel()
+    drawn: list[WeightFigure] = []
 
     def show(bits: int, scheme: str, granularity: str) -> None:
         view = E.weight_view(weight, bits, symmetric=scheme == "symmetric", granularity=granularity)
-        print(weight_summary(view))
-        figures.show(plot_weight_view(view, title=title, pyplot=False))
+        if not drawn:
+            drawn.append(WeightFigure(view, title=title, pyplot=False))
+            redraw = "layout"
+        else:
+            redraw = drawn[0].update(view)
+        panel.show(drawn[0].fig, text=weight_summary(view), redraw=redraw, moving=drawn[0].moving)
 
-    out = widgets.interactive_output(show, {"bits": bits, "scheme": scheme, "granularity": gran})
-    ui = widgets.VBox([widgets.HBox([bits, scheme]), gran, out])
+    ui = widgets.VBox([widgets.HBox([bits, scheme]), gran, panel.widget])
+    figures.live({"bits": bits, "scheme": scheme, "granularity": gran}, show, panel)
     display(ui)
     return ui
 
@@ -102,39 +151,92 @@ def fp8_summary(view: dict[str, Any]) -> str:
     ])
 
 
-def plot_fp8_view(view: dict[str, Any], *, pyplot: bool = True) -> plt.Figure:
+class FP8Figure:
     """Left: every positive value of the format on a log axis. Right: relative rounding error vs magnitude.
 
+    Drawn once; :meth:`update` moves the same artists (probe point, curve, format) to another view.
     ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
+    The error curve is the one in ``view["curve"]``: with saturation, magnitudes above the largest finite value
+    round to it; without, they become NaN or inf and the curve stops there (the title names the mode).
     """
-    info = view["info"]
-    fig, (ax0, ax1) = figures.subplots(ncols=2, figsize=(10.0, 3.6), pyplot=pyplot)
-    pos = view["positive_values"]
-    _ = ax0.eventplot([pos], orientation="horizontal", colors="tab:blue", lineoffsets=0.5, linelengths=0.8)
-    _ = ax0.axvline(info["min_normal"], color="tab:green", ls="--", label=f"smallest normal {info['min_normal']:g}")
-    _ = ax0.axvline(info["max"], color="tab:red", ls="--", label=f"largest finite {info['max']:g}")
-    ax0.set_xscale("log")
-    ax0.set_yticks([])
-    ax0.set_xlabel("value (log scale)")
-    ax0.set_ylabel("positive codes")
-    ax0.set_title(f"{info['fmt'].upper()}: all {len(pos)} positive finite values")
-    ax0.legend(loc="upper left", fontsize=8)
-    curve = view["curve"]
-    _ = ax1.loglog(curve["x"], np.maximum(curve["rel_error"], 1e-8), lw=0.8, label="|x - fp8(x)| / |x|")
-    _ = ax1.axhline(info["unit_roundoff"], color="tab:orange", ls="--",
-                    label=f"bound 2^-{info['mantissa_bits'] + 1} = {info['unit_roundoff']:.4g}")
-    if np.isfinite(view["rel_error"]) and view["rel_error"] > 0:
-        _ = ax1.plot([view["x"]], [view["rel_error"]], "o", color="tab:red", label=f"x = {view['x']:g}")
-    ax1.set_ylim(1e-5, 2)
-    ax1.set_xlabel("|x| (log scale)")
-    ax1.set_ylabel("relative error")
-    ax1.set_title("relative rounding error (saturating)")
-    ax1.legend(loc="lower left", fontsize=8)
-    return fig
+
+    def __init__(self, view: dict[str, Any], *, pyplot: bool = True) -> None:
+        self.fig, (ax0, ax1) = figures.subplots(ncols=2, figsize=(10.0, 3.6), pyplot=pyplot)
+        self.ax0, self.ax1 = ax0, ax1
+        self.events = ax0.eventplot([[1.0]], orientation="horizontal", colors="tab:blue", lineoffsets=0.5,
+                                    linelengths=0.8)[0]
+        self.min_normal = ax0.axvline(1.0, color="tab:green", ls="--")
+        self.max = ax0.axvline(1.0, color="tab:red", ls="--")
+        ax0.set_xscale("log")
+        figures.plain_log_ticks(ax0.xaxis)
+        ax0.set_ylim(0.0, 1.0)
+        ax0.set_yticks([])
+        ax0.set_xlabel("value (log scale)")
+        ax0.set_ylabel("positive codes")
+        (self.curve,) = ax1.plot([1.0], [1.0], lw=0.8)
+        self.bound = ax1.axhline(1.0, color="tab:orange", ls="--")
+        (self.probe,) = ax1.plot([1.0], [1.0], "o", color="tab:red")
+        ax1.set_xscale("log")
+        ax1.set_yscale("log")
+        figures.plain_log_ticks(ax1.xaxis)
+        figures.plain_log_ticks(ax1.yaxis)
+        ax1.set_ylim(1e-5, 2)
+        ax1.set_xlabel("|x| (log scale)")
+        ax1.set_ylabel("relative error")
+        self._key: tuple[str, bool] | None = None
+        self.update(view)
+
+    def update(self, view: dict[str, Any]) -> str:
+        """Show ``view``; returns what changed (:data:`lecture_lib.viz.figures.REDRAW`): a new probe value moves
+        only the probe point and its legend; a new format or saturation mode redraws the rest (same layout)."""
+        info = view["info"]
+        ax0, ax1 = self.ax0, self.ax1
+        key = (info["fmt"], bool(view["saturate"]))
+        redraw = "moving"
+        if key != self._key:
+            self._key, redraw = key, "background"
+            pos = np.asarray(view["positive_values"], dtype=np.float64)
+            self.events.set_positions(pos)
+            self.min_normal.set_xdata([info["min_normal"]])
+            self.max.set_xdata([info["max"]])
+            ax0.set_xlim(pos.min() / 2, pos.max() * 2)
+            ax0.set_title(f"{info['fmt'].upper()}: all {len(pos)} positive finite values")
+            ax0.legend([self.min_normal, self.max],
+                       [f"smallest normal {info['min_normal']:g}", f"largest finite {info['max']:g}"],
+                       loc="upper left", fontsize=8)
+            self.bound.set_ydata([info["unit_roundoff"]])
+            curve = view["curve"]
+            x = np.asarray(curve["x"], dtype=np.float64)
+            self.curve.set_data(x, np.maximum(np.asarray(curve["rel_error"], dtype=np.float64), 1e-8))
+            ax1.set_xlim(x.min(), x.max())
+            ax1.set_title(f"relative rounding error ({'saturating' if view['saturate'] else 'non-saturating'})")
+        rel = view["rel_error"]
+        marked = bool(np.isfinite(rel) and rel > 0)
+        self.probe.set_data([view["x"]], [rel if marked else 1.0])
+        self.probe.set_visible(marked)
+        handles = [self.curve, self.bound] + ([self.probe] if marked else [])
+        labels = ["|x - fp8(x)| / |x|", f"bound 2^-{info['mantissa_bits'] + 1} = {info['unit_roundoff']:.4g}"]
+        labels += [f"x = {view['x']:.4g}"] if marked else []
+        self.legend = ax1.legend(handles, labels, loc="lower left", fontsize=8)
+        return redraw
+
+    @property
+    def moving(self) -> list[Any]:
+        """The artists a new probe value moves: the point and the legend naming it."""
+        return [self.probe, self.legend]
+
+
+def plot_fp8_view(view: dict[str, Any], *, pyplot: bool = True) -> plt.Figure:
+    """The figure of :class:`FP8Figure` for one view (the format's values; relative rounding error)."""
+    return FP8Figure(view, pyplot=pyplot).fig
 
 
 def fp8_widget() -> Any:
-    """Format toggle (E4M3 / E5M2), saturate checkbox and a log-scale probe value."""
+    """Format toggle (E4M3 / E5M2), saturate checkbox and a log-scale probe value.
+
+    The value grid and the error curves (per format, with and without saturation) are computed once; a change
+    only probes one value and updates the one figure in place.
+    """
     import ipywidgets as widgets
     from IPython.display import display
 
@@ -143,14 +245,23 @@ def fp8_widget() -> Any:
     x = widgets.FloatLogSlider(value=1000.0, base=10, min=-4, max=5.5, step=0.05, description="x")
 
     static = {f: E.fp8_view(f, 1.0) for f in ("e4m3", "e5m2")}  # value grid and error curve: once per format
+    curves = {(f, s): static[f]["curve"] if s else E.fp8_relative_error(f, saturate=False)
+              for f in static for s in (True, False)}
+    panel = figures.Panel()
+    drawn: list[FP8Figure] = []
 
     def show(fmt: str, saturate: bool, x: float) -> None:
-        view = {**static[fmt], **E.fp8_probe(fmt, float(x), saturate=saturate)}
-        print(fp8_summary(view))
-        figures.show(plot_fp8_view(view, pyplot=False))
+        view = {**static[fmt], "curve": curves[fmt, saturate], **E.fp8_probe(fmt, float(x), saturate=saturate)}
+        if not drawn:
+            drawn.append(FP8Figure(view, pyplot=False))
+            redraw = "layout"
+        else:
+            redraw = drawn[0].update(view)
+        panel.show(drawn[0].fig, text=fp8_summary(view), redraw=redraw, moving=drawn[0].moving,
+                   background=(fmt, saturate))
 
-    out = widgets.interactive_output(show, {"fmt": fmt, "saturate": sat, "x": x})
-    ui = widgets.VBox([widgets.HBox([fmt, sat]), x, out])
+    ui = widgets.VBox([widgets.HBox([fmt, sat]), x, panel.widget])
+    figures.live({"fmt": fmt, "saturate": sat, "x": x}, show, panel)
     display(ui)
     return ui
 

@@ -7,10 +7,9 @@ the pure function :func:`lecture_lib.experiments.partD.compare_policies`.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter, NullLocator
 import numpy as np
 import pandas as pd
 
@@ -21,6 +20,8 @@ from lecture_lib.viz import figures
 
 __all__ = [
     "COLORS",
+    "POLICY_XLIM",
+    "PolicyFigure",
     "plot_policy_view",
     "policy_widget",
     "plot_latency_vs_load",
@@ -42,37 +43,72 @@ COLORS = {
 }
 
 
-def plot_policy_view(results: dict[str, SimResult], selected: str, *, title: str = "",
-                     pyplot: bool = True) -> plt.Figure:
-    """Latency distribution per policy as a CDF (log x; ``selected`` drawn thick), each policy's p99 marked
-    with a dot and written in the legend. One axes and ~200 points per curve, so a widget redraw stays fast.
+#: The latency axis of the policy widget (mean service times): fixed, so that moving a slider moves the curves,
+#: not the axis. It spans every setting of the widget (0.5th percentile >= 0.005, slowest request < 800).
+POLICY_XLIM = (3e-3, 1e3)
+
+
+class PolicyFigure:
+    """Latency distribution per policy as a CDF (log x; the selected policy drawn thick), each policy's p99 marked
+    with a dot and written in the legend. One axes, ~200 points per curve, a fixed latency axis
+    (:data:`POLICY_XLIM`). Drawn once; :meth:`update` moves the same lines to other results.
 
     ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
     """
-    if selected not in results:
-        raise ValueError(f"selected must be one of {list(results)}; got {selected!r}")
-    fig, ax = figures.subplots(figsize=(8, 4), pyplot=pyplot)
-    q = np.linspace(0.0, 100.0, 201)
-    for name, r in results.items():
-        x = np.percentile(r.latencies, q)
-        p99 = r.p99
-        lw, alpha = (3.0, 1.0) if name == selected else (1.2, 0.7)
-        _ = ax.plot(x, q / 100, color=COLORS[name], lw=lw, alpha=alpha, label=f"{name}: p99 {p99:.3g}")
-        _ = ax.plot([p99], [0.99], "o", color=COLORS[name], ms=5)
-    ax.axhline(0.99, color="black", lw=0.6, ls=":")
-    ax.set_xscale("log")
-    # plain "0.1, 1, 10" labels and no minor ticks: mathtext tick labels cost most of a widget redraw
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-    ax.set_xlabel("latency (mean service times, log scale)")
-    ax.set_ylabel("fraction of requests faster (CDF)")
-    ax.set_title(title or "latency distribution and p99 per policy")
-    ax.legend(fontsize=8, loc="lower right")
-    return fig
+
+    Q = np.linspace(0.0, 100.0, 201)
+
+    def __init__(self, results: dict[str, SimResult], selected: str, *, title: str = "", pyplot: bool = True) -> None:
+        self.fig, ax = figures.subplots(figsize=(8, 4), pyplot=pyplot)
+        self.ax = ax
+        self.lines = {name: ax.plot([1.0], [0.0], color=COLORS[name])[0] for name in results}
+        self.dots = {name: ax.plot([1.0], [0.99], "o", color=COLORS[name], ms=5)[0] for name in results}
+        ax.axhline(0.99, color="black", lw=0.6, ls=":")
+        ax.set_xscale("log")
+        figures.plain_log_ticks(ax.xaxis)
+        ax.set_xlim(*POLICY_XLIM)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("latency (mean service times, log scale)")
+        ax.set_ylabel("fraction of requests faster (CDF)")
+        self.update(results, selected, title=title)
+
+    def update(self, results: dict[str, SimResult], selected: str, *, title: str = "") -> None:
+        if selected not in results:
+            raise ValueError(f"selected must be one of {list(results)}; got {selected!r}")
+        if set(results) != set(self.lines):
+            raise ValueError(f"results must hold the policies {list(self.lines)}; got {list(results)}")
+        labels = []
+        for name, r in results.items():
+            p99 = r.p99
+            lw, alpha = (3.0, 1.0) if name == selected else (1.2, 0.7)
+            line = self.lines[name]
+            line.set_data(np.percentile(r.latencies, self.Q), self.Q / 100)
+            line.set_linewidth(lw)
+            line.set_alpha(alpha)
+            self.dots[name].set_xdata([p99])
+            labels.append(f"{name}: p99 {p99:.3g}")
+        self.ax.set_title(title or "latency distribution and p99 per policy")
+        self.legend = self.ax.legend([self.lines[n] for n in results], labels, fontsize=8, loc="lower right")
+
+    @property
+    def moving(self) -> list[Any]:
+        """Curves, p99 dots, legend and title: what a new setting changes (axes and labels stay cached)."""
+        return [*self.lines.values(), *self.dots.values(), self.legend, self.ax.title]
+
+
+def plot_policy_view(results: dict[str, SimResult], selected: str, *, title: str = "",
+                     pyplot: bool = True) -> plt.Figure:
+    """The figure of :class:`PolicyFigure` for one set of results (CDF per policy, p99 marked)."""
+    return PolicyFigure(results, selected, title=title, pyplot=pyplot).fig
 
 
 def policy_widget(n_requests: int = 3000):
-    """Sliders for load rho and EWMA tau, a policy picker and a failure switch -> :func:`plot_policy_view`."""
+    """Sliders for load rho and EWMA tau, a policy picker and a failure switch -> :class:`PolicyFigure`.
+
+    One figure, updated in place; each (load, tau, failure) is simulated once (the policy picker only redraws).
+    """
+    import functools
+
     import ipywidgets as w
     from IPython.display import display
 
@@ -80,14 +116,23 @@ def policy_widget(n_requests: int = 3000):
     tau = w.FloatLogSlider(value=10.0, base=10, min=-0.5, max=2.5, step=0.1, description="EWMA τ")
     policy = w.Dropdown(options=list(sv.BALANCING_POLICIES), value="ewma", description="policy")
     failure = w.ToggleButtons(options=list(ex.FAILURES), value="none", description="failure")
+    results_at = functools.lru_cache(maxsize=256)(
+        lambda load, tau, failure: ex.compare_policies(load, tau=tau, failure=failure, n_requests=n_requests))
+    panel = figures.Panel()
+    drawn: list[PolicyFigure] = []
 
     def show(load, tau, policy, failure):
-        res = ex.compare_policies(load, tau=tau, failure=failure, n_requests=n_requests)
-        figures.show(plot_policy_view(res, policy, title=f"ρ = {load:.2f}, τ = {tau:.3g}, failure: {failure}",
-                                      pyplot=False))
+        res = results_at(load, tau, failure)
+        title = f"ρ = {load:.2f}, τ = {tau:.3g}, failure: {failure}"
+        redraw = "moving" if drawn else "layout"
+        if drawn:
+            drawn[0].update(res, policy, title=title)
+        else:
+            drawn.append(PolicyFigure(res, policy, title=title, pyplot=False))
+        panel.show(drawn[0].fig, redraw=redraw, moving=drawn[0].moving)
 
-    out = w.interactive_output(show, {"load": load, "tau": tau, "policy": policy, "failure": failure})
-    box = w.VBox([w.HBox([load, tau]), w.HBox([policy, failure]), out])
+    box = w.VBox([w.HBox([load, tau]), w.HBox([policy, failure]), panel.widget])
+    figures.live({"load": load, "tau": tau, "policy": policy, "failure": failure}, show, panel)
     display(box)
     return box
 
