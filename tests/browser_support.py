@@ -557,6 +557,21 @@ class NotebookPage:
             self.page.wait_for_timeout(50)  # let any trailing output of this change land
         return times
 
+    def close_tab(self, wait_ms: int = 1500) -> str:
+        """Close the notebook's tab as a learner would; the text of any dialog that opens (then dismissed), or ""."""
+        self.page.evaluate("() => { window.jupyterapp.commands.execute('application:close'); }")
+        try:
+            dialog = self.page.locator(".jp-Dialog")
+            dialog.first.wait_for(state="visible", timeout=wait_ms)
+        except Exception:  # noqa: BLE001 - no dialog: the wanted outcome
+            return ""
+        text = dialog.first.inner_text()
+        try:
+            self.page.keyboard.press("Escape")
+        except Exception:  # noqa: BLE001
+            pass
+        return text
+
     def is_dirty(self) -> bool:
         """Whether JupyterLab holds unsaved changes of the open notebook (what makes closing it ask to save)."""
         return bool(self.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty"))
