@@ -100,9 +100,12 @@ def png(fig: Figure, *, redraw: str = "background", moving: Sequence[Artist] = (
         state["named"].clear()
         if state["layout"] is not None:
             fig.set_layout_engine(state["layout"])
-            canvas.draw()  # runs the layout engine once
-            fig.set_layout_engine("none")  # keep the positions it found
-    if redraw == "background" and background is not None and background in state["named"]:
+        canvas.draw()  # the layout engine runs first in this draw, then everything but the moving artists
+        fig.set_layout_engine("none")  # keep the positions it found
+        state["background"] = canvas.copy_from_bbox(fig.bbox)
+        if background is not None:
+            state["named"][background] = state["background"]
+    elif redraw == "background" and background is not None and background in state["named"]:
         state["background"] = state["named"][background]
         canvas.restore_region(state["background"])
     elif redraw in ("layout", "background"):

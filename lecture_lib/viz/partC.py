@@ -81,21 +81,21 @@ def plot_budget(slo_target: float, error_rate: float, *, pyplot: bool = True) ->
 def slo_widget() -> Any:
     """SLO target and error rate sliders -> :func:`lecture_lib.experiments.partC.slo_summary`."""
     import ipywidgets as w
-    from IPython.display import display
 
     target = w.SelectionSlider(options=[(f"{100 * x:g} %", x) for x in SLO_CHOICES], value=0.999,
                                description="SLO target", continuous_update=False)
     rate = w.FloatLogSlider(value=0.0144, base=10, min=-5, max=-0.5, step=0.05, description="error rate",
                             readout_format=".2e", continuous_update=False)
 
+    panel = figures.Panel()
+
     def show(slo_target: float, error_rate: float) -> None:
         s = ex.slo_summary(slo_target, error_rate)
-        print(format_slo_summary(s, slo_target, error_rate))
-        display(s["alerts"].round(3))
-        figures.show(plot_budget(slo_target, error_rate, pyplot=False))
+        text = format_slo_summary(s, slo_target, error_rate) + "\n\n" + s["alerts"].round(3).to_string()
+        panel.show(plot_budget(slo_target, error_rate, pyplot=False), text=text)
 
-    out = w.interactive_output(show, {"slo_target": target, "error_rate": rate})
-    return w.VBox([w.HBox([target, rate]), out])
+    figures.live({"slo_target": target, "error_rate": rate}, show, panel)
+    return w.VBox([w.HBox([target, rate]), panel.widget])
 
 
 # --------------------------------------------------------------------------------------- find a bug
@@ -128,14 +128,16 @@ def find_bug_widget() -> Any:
     delta = w.FloatSlider(value=0.05, min=0.001, max=0.5, step=0.001, description="miss risk δ",
                           readout_format=".3f", continuous_update=False)
 
+    panel = figures.Panel()
+
     def show(n: int, p: float, delta: float) -> None:
         s = ex.find_bug_summary(n, p, delta)
-        print(f"P(find) with {n} cases = {100 * s['p_find']:.4g} %; confidence {100 * (1 - delta):g} % needs "
-              f"{s['cases_needed']} cases (approximation ln(1/δ)/p = {s['approx_needed']:.1f})")
-        figures.show(plot_find_bug(s, n, p, delta, pyplot=False))
+        text = (f"P(find) with {n} cases = {100 * s['p_find']:.4g} %; confidence {100 * (1 - delta):g} % needs "
+                f"{s['cases_needed']} cases (approximation ln(1/δ)/p = {s['approx_needed']:.1f})")
+        panel.show(plot_find_bug(s, n, p, delta, pyplot=False), text=text)
 
-    out = w.interactive_output(show, {"n": n, "p": p, "delta": delta})
-    return w.VBox([w.HBox([n, p, delta]), out])
+    figures.live({"n": n, "p": p, "delta": delta}, show, panel)
+    return w.VBox([w.HBox([n, p, delta]), panel.widget])
 
 
 # ----------------------------------------------------------------------------------------- buckets
@@ -168,15 +170,17 @@ def bucket_widget(samples: np.ndarray) -> Any:
     kind = w.Dropdown(options=list(ex.LAYOUTS), value="exponential", description="layout")
     count = w.IntSlider(value=12, min=3, max=60, description="buckets", continuous_update=False)
 
+    panel = figures.Panel()
+
     def show(kind: str, count: int) -> None:
         r = ex.bucket_error(kind, count, samples)
-        print(f"{kind}, {r['buckets']} buckets (with +Inf): estimate {1000 * r['estimate']:.2f} ms, exact "
-              f"{1000 * r['exact']:.2f} ms, error {1000 * r['abs_error']:.2f} ms ({100 * r['rel_error']:.3g} %), "
-              f"width of the bucket holding p99 {1000 * r['bucket_width']:.1f} ms")
-        figures.show(plot_buckets(samples, r, pyplot=False))
+        text = (f"{kind}, {r['buckets']} buckets (with +Inf): estimate {1000 * r['estimate']:.2f} ms, exact "
+                f"{1000 * r['exact']:.2f} ms, error {1000 * r['abs_error']:.2f} ms ({100 * r['rel_error']:.3g} %), "
+                f"width of the bucket holding p99 {1000 * r['bucket_width']:.1f} ms")
+        panel.show(plot_buckets(samples, r, pyplot=False), text=text)
 
-    out = w.interactive_output(show, {"kind": kind, "count": count})
-    return w.VBox([w.HBox([kind, count]), out])
+    figures.live({"kind": kind, "count": count}, show, panel)
+    return w.VBox([w.HBox([kind, count]), panel.widget])
 
 
 def plot_bucket_error_curve(samples: np.ndarray, counts: Sequence[int] = tuple(range(4, 61, 2))) -> plt.Figure:

@@ -90,16 +90,18 @@ def loss_scale_widget(grads: Any, *, fmt: str = "fp16"):
     fmt_pick = w.ToggleButtons(options=["fp16", "bf16", "e5m2", "e4m3"], value=fmt, description="format")
     sweeps = {fmt: sweep}
 
+    panel = figures.Panel()
+
     def show(log2_scale, fmt_name):
         if fmt_name not in sweeps:
             sweeps[fmt_name] = ex.loss_scale_sweep(grads, tuple(range(-8, 33, 1)), fmt_name)
         r = ex.loss_scale_summary(grads, log2_scale, fmt_name)
-        print(f"s = 2^{log2_scale}: vanished {r['vanished']:.2%}, subnormal {r['subnormal']:.2%}, "
-              f"overflow {r['overflow']:.2%}" + ("  -> step skipped, scale halved" if r["step_skipped"] else ""))
-        figures.show(plot_loss_scale(sweeps[fmt_name], log2_scale, pyplot=False))
+        text = (f"s = 2^{log2_scale}: vanished {r['vanished']:.2%}, subnormal {r['subnormal']:.2%}, "
+                f"overflow {r['overflow']:.2%}" + ("  -> step skipped, scale halved" if r["step_skipped"] else ""))
+        panel.show(plot_loss_scale(sweeps[fmt_name], log2_scale, pyplot=False), text=text)
 
-    out = w.interactive_output(show, {"log2_scale": slider, "fmt_name": fmt_pick})
-    box = w.VBox([w.HBox([slider, fmt_pick]), out])
+    figures.live({"log2_scale": slider, "fmt_name": fmt_pick}, show, panel)
+    box = w.VBox([w.HBox([slider, fmt_pick]), panel.widget])
     display(box)
     return box
 
@@ -145,14 +147,17 @@ def checkpoint_widget(table: pd.DataFrame, ratios: pd.DataFrame | None = None):
     n = int(table["segments"].max())
     slider = w.IntSlider(value=min(2, n), min=0, max=n, step=1, description="segments k")
 
+    panel = figures.Panel()
+
     def show(k):
         r = ex.checkpoint_summary(table, k)
-        print(f"k = {k}: kept {r['kept_MiB']:.1f} MiB + recompute {r['recompute_MiB']:.1f} MiB = peak "
-              f"{r['peak_MiB']:.1f} MiB ({r['peak_fraction']:.0%} of no checkpointing); time x{r['analytic_time_ratio']:.2f}")
-        figures.show(plot_checkpoint(table, k, ratios, pyplot=False))
+        text = (f"k = {k}: kept {r['kept_MiB']:.1f} MiB + recompute {r['recompute_MiB']:.1f} MiB = peak "
+                f"{r['peak_MiB']:.1f} MiB ({r['peak_fraction']:.0%} of no checkpointing); "
+                f"time x{r['analytic_time_ratio']:.2f}")
+        panel.show(plot_checkpoint(table, k, ratios, pyplot=False), text=text)
 
-    out = w.interactive_output(show, {"k": slider})
-    box = w.VBox([slider, out])
+    figures.live({"k": slider}, show, panel)
+    box = w.VBox([slider, panel.widget])
     display(box)
     return box
 
@@ -234,6 +239,12 @@ def plot_batching_point(curves: pd.DataFrame, point: dict[str, Any], *, pyplot: 
     return fig
 
 
+def _inside(ax: Any, x: float, y: float) -> bool:
+    """Whether the data point (x, y) lies within the axes' current limits."""
+    (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+    return x0 <= x <= x1 and y0 <= y <= y1
+
+
 def batching_widget(a: float, b: float, curves: pd.DataFrame):
     """Sliders for the batch size and the arrival rate, a policy picker -> throughput and p99 latency."""
     import ipywidgets as w
@@ -243,14 +254,25 @@ def batching_widget(a: float, b: float, curves: pd.DataFrame):
     lam = w.FloatSlider(value=100.0, min=5.0, max=300.0, step=5.0, description="arrivals/s")
     policy = w.ToggleButtons(options=list(POLICY_COLORS), value="continuous", description="policy")
 
+    panel = figures.Panel()
+    drawn: list[Any] = []  # one figure: the curves never change, only the star of the current setting moves
+
     def show(max_batch_size, arrival_rate, policy):
         r = ex.batching_summary(policy, max_batch_size, arrival_rate, a=a, b=b)
-        print(f"{policy}, B <= {max_batch_size}, {arrival_rate:g} req/s: throughput {r['throughput_tokens_per_s']:.0f} "
-              f"tokens/s, p99 latency {r['p99_latency_s']:.3g} s, offered load {r['offered_load']:.2f}"
-              + ("  (overloaded: the queue grows)" if r["offered_load"] >= 1 else ""))
-        figures.show(plot_batching_point(curves, r, pyplot=False))
+        text = (f"{policy}, B <= {max_batch_size}, {arrival_rate:g} req/s: throughput "
+                f"{r['throughput_tokens_per_s']:.0f} tokens/s, p99 latency {r['p99_latency_s']:.3g} s, offered load "
+                f"{r['offered_load']:.2f}" + ("  (overloaded: the queue grows)" if r["offered_load"] >= 1 else ""))
+        x, y = r["throughput_tokens_per_s"], r["p99_latency_s"]
+        if drawn and _inside(drawn[0].axes[0], x, y):
+            drawn[1].set_data([x], [y])
+            redraw = "moving"
+        else:  # first time, or the point left the axes: draw the figure anew around it
+            fig = plot_batching_point(curves, r, pyplot=False)
+            drawn[:] = [fig, next(ln for ln in fig.axes[0].lines if ln.get_label() == "your setting")]
+            redraw = "layout"
+        panel.show(drawn[0], text=text, redraw=redraw, moving=[drawn[1]])
 
-    out = w.interactive_output(show, {"max_batch_size": bs, "arrival_rate": lam, "policy": policy})
-    box = w.VBox([w.HBox([bs, lam]), policy, out])
+    figures.live({"max_batch_size": bs, "arrival_rate": lam, "policy": policy}, show, panel)
+    box = w.VBox([w.HBox([bs, lam]), policy, panel.widget])
     display(box)
     return box
