@@ -432,8 +432,9 @@ class NotebookPage:
         texts = self.page.locator(
             '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
         found = [t[:300] for t in texts if re.search(r"Traceback|\w+Error\b", t)]
-        # A widget whose view failed to render shows this text instead of the widget.
-        broken = self.page.get_by_text("Error displaying widget").all_inner_texts()
+        # A widget whose view failed to render shows this text instead of the widget (in an output, not in prose
+        # that quotes it).
+        broken = self.page.locator(".jp-OutputArea-output").get_by_text("Error displaying widget").all_inner_texts()
         return found + [f"widget: {t[:200]}" for t in broken]
 
     def cell(self, index: int) -> Any:
@@ -533,6 +534,7 @@ class NotebookPage:
         Each change starts once the previous one has fully arrived (its picture shown, the kernel idle), so the
         numbers are the latency of one move, not of a queue of them. A slider walks its range back and forth.
         """
+        self.page.bring_to_front()  # a background tab gets no animation frames and throttled timers
         control = self.control(kind, label)
         control.scroll_into_view_if_needed(timeout=10_000)
         times: list[float] = []
@@ -640,8 +642,8 @@ class NotebookPage:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.cell(index).screenshot(path=str(path), timeout=10_000)
 
-    def close(self) -> None:
-        """Shut the notebook's kernel down (bounded) and close the page."""
+    def shutdown_kernel(self) -> None:
+        """Shut the notebook's kernel down (bounded; nothing happens if the tab is closed already)."""
         try:
             self.page.evaluate("""async () => {
               const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -651,6 +653,10 @@ class NotebookPage:
             }""")
         except Exception:  # noqa: BLE001 - the page may be gone already; the server stop kills kernels anyway
             pass
+
+    def close(self) -> None:
+        """Shut the notebook's kernel down (bounded) and close the page."""
+        self.shutdown_kernel()
         try:
             self.page.close()
         except Exception:  # noqa: BLE001

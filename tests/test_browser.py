@@ -290,6 +290,7 @@ def test_notebook_opens_unmodified(course_notebook: str, lab: LabServer, browser
             time.sleep(0.2)
         saved = file.read_bytes()
         file.write_bytes(committed)  # the next test sees the committed file again
+        nb.shutdown_kernel()
         asked = nb.close_tab()
     finally:
         nb.close()
