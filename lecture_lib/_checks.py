@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_rng", "fraction", "integer", "nonnegative", "positive"]
+__all__ = ["as_rng", "as_tensor", "fraction", "integer", "nonnegative", "positive"]
 
 
 def _real(name: str, value: Any, allowed: str) -> float:
@@ -63,6 +63,20 @@ def integer(name: str, value: Any, minimum: int = 1, *, what: str = "an integer"
     if value < minimum:
         raise ValueError(f"{name} must be {what} >= {minimum}; got {value}")
     return int(value)
+
+
+def as_tensor(name: str, x: Any, *, of: str = "") -> Any:
+    """``x`` as a ``torch.Tensor`` (a NumPy array is wrapped without copying when it is contiguous).
+
+    ``of`` words the message, e.g. ``of="floats"``: "x must be a torch.Tensor or numpy.ndarray of floats".
+    """
+    import torch  # only the tensor-valued modules need torch
+
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy.ndarray{' of ' + of if of else ''}; got {type(x).__name__}")
+    return x
 
 
 def as_rng(rng: Any) -> np.random.Generator:

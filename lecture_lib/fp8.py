@@ -42,6 +42,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from lecture_lib._checks import as_tensor
+
 __all__ = [
     "FP8_FORMATS",
     "encode",
@@ -90,11 +92,7 @@ def _spec(fmt: Any) -> _Spec:
 
 
 def _as_tensor(x: Any, name: str) -> torch.Tensor:
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(np.ascontiguousarray(x))
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor or numpy.ndarray; got {type(x).__name__}")
-    return x.detach()
+    return as_tensor(name, x).detach()
 
 
 # --------------------------------------------------------------------------------------------- codec

@@ -65,6 +65,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from lecture_lib._checks import as_tensor
+
 __all__ = [
     "QTensor",
     "quantize",
@@ -86,10 +88,7 @@ _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 # --------------------------------------------------------------------------------------------- checks
 def _as_float_tensor(x: Any, name: str = "x") -> torch.Tensor:
     """``x`` as a float32 tensor (numpy arrays accepted); TypeError for non-float data, ValueError if empty."""
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(np.ascontiguousarray(x))
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor or numpy.ndarray of floats; got {type(x).__name__}")
+    x = as_tensor(name, x, of="floats")
     if x.dtype not in _FLOAT_DTYPES:
         raise TypeError(
             f"{name} must have a floating dtype (float16, bfloat16, float32, float64); got {x.dtype}"
@@ -333,10 +332,7 @@ def dequantize(qt: QTensor) -> torch.Tensor:
 
 # --------------------------------------------------------------------------------------------- packing
 def _as_int_tensor(codes: Any, name: str) -> torch.Tensor:
-    if isinstance(codes, np.ndarray):
-        codes = torch.from_numpy(np.ascontiguousarray(codes))
-    if not isinstance(codes, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor or numpy.ndarray of integers; got {type(codes).__name__}")
+    codes = as_tensor(name, codes, of="integers")
     if codes.dtype.is_floating_point or codes.dtype.is_complex or codes.dtype == torch.bool:
         raise TypeError(f"{name} must have an integer dtype; got {codes.dtype}")
     return codes
