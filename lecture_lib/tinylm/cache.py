@@ -84,17 +84,18 @@ class FloatKVStorage:
             new_k = k.new_empty((*k.shape[:2], cap, k.shape[3]))
             new_v = v.new_empty((*v.shape[:2], cap, v.shape[3]))
             if self._len:
-                new_k[:, :, : self._len] = self._k[:, :, : self._len]
-                new_v[:, :, : self._len] = self._v[:, :, : self._len]
+                new_k.narrow(2, 0, self._len).copy_(self._k.narrow(2, 0, self._len))
+                new_v.narrow(2, 0, self._len).copy_(self._v.narrow(2, 0, self._len))
             self._k, self._v = new_k, new_v
-        self._k[:, :, self._len : need] = k
-        self._v[:, :, self._len : need] = v
+        # narrow + copy_ is the same copy as `self._k[:, :, len:need] = k` with less per-call overhead
+        self._k.narrow(2, self._len, t_new).copy_(k)
+        self._v.narrow(2, self._len, t_new).copy_(v)
         self._len = need
 
     def keys_values(self) -> tuple[Tensor, Tensor]:
         if self._k is None:
             raise ValueError("keys_values() needs at least one append; the storage is empty")
-        return self._k[:, :, : self._len], self._v[:, :, : self._len]
+        return self._k.narrow(2, 0, self._len), self._v.narrow(2, 0, self._len)
 
     def truncate(self, length: int) -> None:
         self._len = _check_length(length, self._len)
