@@ -270,14 +270,18 @@ def verify_greedy(draft_tokens, target_scores) -> list[int]:
         raise ValueError(f"target_scores must be [k+1, V] = [{k + 1}, V]; got {tuple(s.shape)}")
     if bool(torch.isnan(s).any()):
         raise ValueError("target_scores must not contain NaN")
-    best = s.argmax(dim=-1).tolist()
-    out: list[int] = []
-    for i in range(k):
-        if int(tokens[i]) != best[i]:
+    return _greedy_accept(tokens.tolist(), s.argmax(dim=-1).tolist())
+
+
+def _greedy_accept(drafted: list[int], best: list[int]) -> list[int]:
+    """The accepted prefix of ``drafted`` (k ids) while it equals ``best`` (the k+1 target argmaxes), plus the
+    target's own token at the first mismatch (or the bonus token after the last draft)."""
+    n = 0
+    for x, b in zip(drafted, best):
+        if x != b:
             break
-        out.append(best[i])
-    out.append(best[len(out)])
-    return out
+        n += 1
+    return best[: n + 1]
 
 
 # ---------------------------------------------------------------------------------------- the formulas
@@ -369,6 +373,7 @@ def speculative_decode(
     seed: int = 0,
     target_storage: Callable[[], Any] | None = None,
     draft_storage: Callable[[], Any] | None = None,
+    lookup: bool | tuple[int, int] = False,
 ) -> tuple[list[int], dict]:
     """Speculative decoding on token ids; returns (the max_new_tokens new ids, stats).
 
@@ -388,6 +393,12 @@ def speculative_decode(
     ``target_storage`` / ``draft_storage``: per-layer KV storage factories passed to ``new_cache``
     (None: the model's default; a :class:`QuantSpecDraft` brings its own 4-bit storage).
 
+    ``lookup``: prompt-lookup drafting (:mod:`lecture_lib.prompt_lookup`): ``True`` (n-grams of 6 down to 3
+    tokens) or ``(max_ngram, min_ngram)``. Each step first copies up to kk tokens that followed the latest
+    earlier occurrence of the current suffix (cost ~0; a one-hot draft row each, so sampling stays exact);
+    the draft model, if any, proposes the rest. ``draft=None`` with ``lookup``: lookup alone (a step with no
+    match verifies zero draft tokens, i.e. is one plain decoding step).
+
     stats: ``new_tokens``, ``target_calls``, ``draft_calls``, ``proposed`` and ``accepted`` draft tokens,
     ``rejected`` (steps that ended with a rejection), ``acceptance_rate`` = accepted / (accepted + rejected):
     the fraction of *verified* draft tokens that were accepted, i.e. the per-token alpha of
@@ -395,23 +406,36 @@ def speculative_decode(
     ``accepted_fraction`` = accepted / proposed is smaller and is not alpha),
     ``tokens_per_target_call`` = new_tokens / target_calls,
     ``accepted_histogram`` (steps that accepted 0..k draft tokens, counting only full-length steps),
-    ``k``, ``temperature``.
+    ``k``, ``temperature``, ``lookup_proposed`` (draft tokens that came from prompt lookup).
     """
+    from lecture_lib.prompt_lookup import NGramIndex  # same layer: token-id n-gram matching
+
     k = integer("k", k, 0)
     n_new = integer("max_new_tokens", max_new_tokens, 0)
     temperature = _check_temperature(temperature)
     prompt = [int(t) for t in _as_token_tensor(prompt_ids, "prompt_ids").reshape(-1).tolist()]
     if not prompt:
         raise ValueError("prompt_ids must contain at least one token (the models need a context to predict from)")
+    if isinstance(lookup, tuple):
+        ngrams = lookup
+    elif isinstance(lookup, (bool, np.bool_)):
+        ngrams = (6, 3) if lookup else None
+    else:
+        raise TypeError(f"lookup must be a bool or a (max_ngram, min_ngram) tuple; got {type(lookup).__name__}")
+    if draft is None and ngrams is None:
+        raise ValueError("draft may be None only with lookup=True (prompt lookup drafts alone)")
     for m, name in ((target, "target"), (draft, "draft")):
-        if not callable(m) or not hasattr(m, "new_cache"):
+        if (m is not None or name == "target") and (not callable(m) or not hasattr(m, "new_cache")):
             raise TypeError(f"{name} must be a model with __call__(idx, cache=...) and new_cache(); got {type(m).__name__}")
     bs = min((c for c in (_model_context(target), _model_context(draft)) if c is not None), default=None)
+    index = NGramIndex(prompt, max_ngram=ngrams[0], min_ngram=ngrams[1]) if ngrams else None
     greedy = temperature == 0.0
     gen = torch.Generator().manual_seed(int(seed))
 
     def fresh_caches():
         tc = target.new_cache(1, storage=target_storage) if target_storage is not None else target.new_cache(1)
+        if draft is None:
+            return tc, None
         dc = draft.new_cache(1, storage=draft_storage) if draft_storage is not None else draft.new_cache(1)
         return tc, dc
 
@@ -422,7 +446,7 @@ def speculative_decode(
     # window slides to the last bs // 2 tokens (caches rebuilt by the next calls).
     start = max(0, len(prompt) - bs) if bs else 0
     out: list[int] = []
-    target_calls = draft_calls = proposed = accepted = rejected = 0
+    target_calls = draft_calls = proposed = accepted = rejected = looked_up = 0
     hist = [0] * (k + 1)
     while len(out) < n_new:
         base = len(seq)
@@ -432,10 +456,12 @@ def speculative_decode(
         kk = min(k, n_new - len(out) - 1)
         if bs:
             kk = min(kk, bs - (base - start))  # all k+1 predictions inside one window
-        drafted: list[int] = []
-        q_rows: list[Tensor] = []
-        for _ in range(kk):
-            feed = (seq + drafted)[start + len(dcache):]
+        drafted: list[int] = index.draft(kk) if index is not None else []
+        n_lookup = len(drafted)
+        q_rows: list[Tensor] = []  # the draft model's rows (T > 0); lookup rows are one-hot, made below
+        for _ in range(kk - n_lookup if draft is not None else 0):
+            at = start + len(dcache)  # first position the draft's cache has not seen
+            feed = seq[at:] + drafted if at < len(seq) else drafted[at - len(seq):]
             logits = draft(torch.tensor([feed], dtype=torch.long), cache=dcache)[0, -1]
             draft_calls += 1
             if greedy:
@@ -445,25 +471,33 @@ def speculative_decode(
                 x = int(torch.multinomial(q, 1, generator=gen))
                 q_rows.append(q)
             drafted.append(x)
-        feed = (seq + drafted)[start + len(tcache):]
-        logits = target(torch.tensor([feed], dtype=torch.long), cache=tcache)[0, -(kk + 1):]
+        kd = len(drafted)
+        at = start + len(tcache)
+        feed = seq[at:] + drafted if at < len(seq) else drafted[at - len(seq):]
+        logits = target(torch.tensor([feed], dtype=torch.long), cache=tcache)[0, -(kd + 1):]
         target_calls += 1
         if greedy:
-            new = verify_greedy(drafted, logits)
+            new = _greedy_accept(drafted, logits.argmax(dim=-1).tolist())
         else:
-            qs = torch.stack(q_rows) if q_rows else torch.zeros((0, logits.shape[-1]), dtype=torch.float64)
+            V = logits.shape[-1]
+            one_hot = torch.zeros((n_lookup, V), dtype=torch.float64)
+            one_hot[torch.arange(n_lookup), torch.tensor(drafted[:n_lookup], dtype=torch.long)] = 1.0
+            qs = torch.cat([one_hot, *[q.unsqueeze(0) for q in q_rows]]) if q_rows else one_hot
             new = verify(drafted, qs, _next_probs(logits, temperature), generator=gen)
         n_acc = len(new) - 1
-        proposed += kk
+        proposed += kd
+        looked_up += n_lookup
         accepted += n_acc
-        rejected += n_acc < kk  # a step ends either with a rejection or with all kk accepted
-        if kk == k:
+        rejected += n_acc < kd  # a step ends either with a rejection or with all kd accepted
+        if kd == k:
             hist[n_acc] += 1
         seq.extend(new)
         out.extend(new)
+        if index is not None:
+            index.extend(new)
         keep = base + n_acc - start  # cached positions still valid: the window up to the last accepted draft
         tcache.truncate(keep)
-        if len(dcache) > keep:
+        if dcache is not None and len(dcache) > keep:
             dcache.truncate(keep)
     stats = {
         "new_tokens": len(out),
@@ -478,6 +512,7 @@ def speculative_decode(
         "accepted_histogram": hist,
         "k": k,
         "temperature": temperature,
+        "lookup_proposed": looked_up,
     }
     return out, stats
 
@@ -492,13 +527,15 @@ def speculative_generate(
     temperature: float = 0.0,
     seed: int = 0,
     draft_storage: Callable[[], Any] | None = None,
+    lookup: bool | tuple[int, int] = False,
 ) -> tuple[str, dict]:
     """Text in, text out: speculative decoding of the tiny LM (character tokens).
 
     Returns ``(continuation, stats)``: the continuation is exactly ``max_new_tokens`` characters, without
     the prompt. At temperature 0 it equals ``tinylm.generate(target, prompt, max_new_tokens)``; at
     temperature > 0 it is a sample from the target (seeded by ``seed``). ``draft`` is any tiny-LM model
-    (e.g. the student) or a :class:`QuantSpecDraft` (the target itself, INT4 weights + 4-bit KV cache).
+    (e.g. the student), a :class:`QuantSpecDraft` (the target itself, INT4 weights + 4-bit KV cache), or None
+    with ``lookup=True`` (prompt lookup alone; ``lookup`` with a model: lookup first, the model fills up).
     stats: see :func:`speculative_decode`.
     """
     from lecture_lib.tinylm import tokenizer  # the tiny LM's character vocabulary (text <-> ids)
@@ -507,7 +544,7 @@ def speculative_generate(
         raise TypeError(f"prompt must be a str; got {type(prompt).__name__}")
     ids, stats = speculative_decode(
         target, draft, tokenizer.encode(prompt), max_new_tokens,
-        k=k, temperature=temperature, seed=seed, draft_storage=draft_storage,
+        k=k, temperature=temperature, seed=seed, draft_storage=draft_storage, lookup=lookup,
     )
     return tokenizer.decode(ids), stats
 

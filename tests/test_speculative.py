@@ -505,18 +505,21 @@ def _toy_joint(model: ToyLM, prompt: list[int], n: int, temperature: float) -> d
     return out
 
 
-def _sampled_joint_pvalue(verify_impl, monkeypatch, runs: int = 2500) -> float:
+def _sampled_joint_pvalue(verify_impl, monkeypatch, runs: int = 2500, *, use_draft: bool = True, lookup=False) -> float:
     target = ToyLM(3, seed=5, scale=1.0)
-    draft = ToyLM(3, seed=6, scale=1.0)
-    prompt, n, T = [0, 1], 3, 0.8
+    draft = ToyLM(3, seed=6, scale=1.0) if use_draft else None
+    prompt, n, T = ([0, 1, 0, 1, 2, 0] if lookup else [0, 1]), 3, 0.8  # with repeats, lookup finds matches
     if verify_impl is not None:
         monkeypatch.setattr(spec, "verify", verify_impl)
     joint = _toy_joint(target, prompt, n, T)
     cells = list(joint)
     counts = dict.fromkeys(cells, 0)
+    looked_up = 0
     for seed in range(runs):
-        ids, _ = speculative_decode(target, draft, prompt, n, k=2, temperature=T, seed=seed)
+        ids, st_ = speculative_decode(target, draft, prompt, n, k=2, temperature=T, seed=seed, lookup=lookup)
         counts[tuple(ids)] += 1
+        looked_up += st_["lookup_proposed"]
+    assert (looked_up > runs) == bool(lookup)  # with lookup, most runs verify looked-up tokens
     f_obs = np.array([counts[c] for c in cells], dtype=float)
     f_exp = np.array([joint[c] for c in cells]) * runs
     small = f_exp < 5  # pool rare continuations into one cell (chi-square needs expected counts >= 5)
@@ -542,6 +545,37 @@ def test_toy_sampling_negative_control(monkeypatch):
     assert _sampled_joint_pvalue(bad_verify, monkeypatch) < P_FAIL
 
 
+@pytest.mark.parametrize("use_draft", [True, False], ids=["lookup+draft", "lookup alone"])
+def test_toy_sampling_with_prompt_lookup_follows_the_target_joint_distribution(monkeypatch, use_draft):
+    """Prompt-lookup tokens are one-hot draft rows: exact speculative sampling keeps the target's distribution."""
+    assert _sampled_joint_pvalue(None, monkeypatch, use_draft=use_draft, lookup=(2, 1)) > P_PASS
+
+
+def test_toy_sampling_with_prompt_lookup_negative_control(monkeypatch):
+    """Accepting every looked-up token (as if it were the target's choice) biases the output and must fail."""
+
+    def accept_all(tokens, q, p, *, generator=None):
+        tokens = list(tokens)
+        return tokens + [int(torch.multinomial(p[len(tokens)], 1, generator=generator))]
+
+    assert _sampled_joint_pvalue(accept_all, monkeypatch, use_draft=False, lookup=(2, 1)) < P_FAIL
+
+
+@pytest.mark.parametrize("k", [1, 3, 6])
+@pytest.mark.parametrize("block_size", [None, 8])
+@pytest.mark.parametrize("use_draft", [True, False])
+def test_toy_greedy_with_prompt_lookup_equals_plain_greedy(k, block_size, use_draft):
+    target = ToyLM(4, seed=0, block_size=block_size)
+    draft = ToyLM(4, seed=1, block_size=block_size) if use_draft else None
+    for prompt in ([3], [1, 2, 3, 1, 2, 3, 1], [0, 1] * 5):
+        want = toy_plain_greedy(target, prompt, 40)
+        got, st_ = speculative_decode(target, draft, prompt, 40, k=k, lookup=(3, 1))
+        assert got == want
+        assert st_["new_tokens"] == 40 and st_["proposed"] >= st_["lookup_proposed"] > 0
+        if not use_draft:
+            assert st_["draft_calls"] == 0
+
+
 def test_decode_bad_inputs():
     t = ToyLM(3, 0)
     with pytest.raises(ValueError, match="prompt_ids"):
@@ -553,6 +587,12 @@ def test_decode_bad_inputs():
     with pytest.raises(TypeError, match="draft"):
         speculative_decode(t, object(), [0], 3)
     assert speculative_decode(t, t, [0], 0)[0] == []
+    with pytest.raises(ValueError, match="lookup"):
+        speculative_decode(t, None, [0], 3)
+    with pytest.raises(TypeError, match="lookup"):
+        speculative_decode(t, t, [0], 3, lookup="yes")
+    with pytest.raises(ValueError, match="max_ngram"):
+        speculative_decode(t, None, [0], 3, lookup=(1, 2))
 
 
 def test_noisy_draft_simulation_matches_errata_rows_77_82():
@@ -596,6 +636,26 @@ def test_tinylm_greedy_speculative_equals_generate(tiny_lms, k):
         assert len(got) == n and st_["new_tokens"] == n
         assert 0.0 < st_["acceptance_rate"] < 1.0
         assert st_["tokens_per_target_call"] > 1.0
+
+
+@pytest.mark.parametrize("k", [2, 4, 8])
+@pytest.mark.parametrize("use_student", [True, False], ids=["lookup+student", "lookup alone"])
+def test_tinylm_greedy_with_prompt_lookup_equals_generate(tiny_lms, k, use_student):
+    from lecture_lib import tinylm
+    from lecture_lib.speculative import speculative_generate
+
+    teacher, student = tiny_lms
+    for i, prompt in enumerate(PROMPTS):
+        n = 150 if i == 2 else 60  # past block_size = 128: the window slides
+        want = tinylm.generate(teacher, prompt, n)
+        got, st_ = speculative_generate(teacher, student if use_student else None, prompt, n, k=k, lookup=True)
+        assert got == want, (k, prompt)
+        assert st_["new_tokens"] == n and st_["lookup_proposed"] > 0
+    # a text that repeats itself: lookup alone emits several tokens per target call
+    prompt = "def f(x):\n    return x\n" * 4
+    got, st_ = speculative_generate(teacher, None, prompt, 60, k=k, lookup=True)
+    assert got == tinylm.generate(teacher, prompt, 60)
+    assert st_["draft_calls"] == 0 and st_["tokens_per_target_call"] > 1.25
 
 
 def test_tinylm_int4_self_draft_greedy_equivalence_and_acceptance(tiny_lms, int4_self):
