@@ -5,10 +5,12 @@
 #   make grade - grade every exercise notebook (PART=B: only Part B's); works from notebooks/ and exercises/ too
 # For maintainers:
 #   make notebooks - regenerate exercises/ from solutions/ and re-execute every notebook, storing outputs
+#   make bench     - run every benchmark in benchmarks/ quickly and print one table (ratio vs goal)
 #
 # Variables: PORT=8888 (JupyterLab port), LAB_ARGS="--no-browser ..." (extra JupyterLab options),
 #            PYTEST_ARGS="-x ..." (extra pytest options), NOTEBOOKS="notebooks solutions exercises",
-#            PYTHON=python3 (the interpreter that creates .venv), PART=A..E (make grade: one part).
+#            PYTHON=python3 (the interpreter that creates .venv), PART=A..E (make grade: one part),
+#            BENCH_ARGS="--full --only fp8,..." (make bench).
 
 PYTHON    ?= python3
 VENV      := .venv
@@ -27,7 +29,7 @@ ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 # One thread and a fixed hash seed: stored notebook outputs are reproduced digit for digit.
 RUN_ENV   := OMP_NUM_THREADS=1 PYTHONHASHSEED=0
 
-.PHONY: lab test grade notebooks venv clean
+.PHONY: lab test grade notebooks bench venv clean
 
 venv: $(STAMP) $(KERNEL)
 
@@ -55,6 +57,9 @@ notebooks: $(STAMP) $(KERNEL)
 
 test: $(STAMP) $(KERNEL)
 	$(RUN_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(RUN_ENV) $(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -27,6 +27,28 @@ from _timing import median_time  # benchmarks/_timing.py
 DTYPES = {"e4m3": (torch.float8_e4m3fn, ml_dtypes.float8_e4m3fn), "e5m2": (torch.float8_e5m2, ml_dtypes.float8_e5m2)}
 
 
+def summary(quick: bool = True) -> list[dict]:
+    """Rows for ``benchmarks/run_all.py``: encode and decode of each format, ours / torch's cast (medians),
+    after checking that the codes and values are identical. Goal (encode): <= 3x torch's time."""
+    n = 4_000_000 if quick else 16_000_000
+    gen = torch.Generator().manual_seed(0)
+    rows = []
+    for fmt, (dt, _) in DTYPES.items():
+        fmax = torch.finfo(dt).max
+        x = (torch.rand(n, generator=gen) * 2 - 1) * fmax * torch.exp2(-torch.rand(n, generator=gen) * 20)
+        codes = encode(x, fmt)
+        assert torch.equal(codes, x.to(dt).view(torch.uint8)), "codes differ from torch's cast"
+        assert torch.equal(decode(codes, fmt), codes.view(dt).float()), "values differ from torch's cast"
+        for op, ours, peer, goal in (
+            ("encode", lambda: encode(x, fmt), lambda: x.to(dt).view(torch.uint8), "<= 3"),
+            ("decode", lambda: decode(codes, fmt), lambda: codes.view(dt).float(), "-"),
+        ):
+            t_o, t_p = median_time(ours, 5), median_time(peer, 5)
+            rows.append({"benchmark": f"fp8 {fmt} {op} {n / 1e6:g}M / torch cast", "ours": f"{t_o * 1e3:.1f} ms",
+                         "peer": f"{t_p * 1e3:.1f} ms", "ratio": t_o / t_p, "goal": goal})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=16_000_000)

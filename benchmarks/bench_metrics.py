@@ -31,6 +31,40 @@ def row(label: str, ours: float, peer: float | None, peer_name: str) -> None:
               f"ratio {ours / peer:7.3f}")
 
 
+def summary(quick: bool = True) -> list[dict]:
+    """Rows for ``benchmarks/run_all.py``: observe_many vs prometheus_client's observe loop, and
+    histogram_quantile vs numpy.quantile on the raw samples (ours / peer, medians; no stated goal)."""
+    n = 50_000 if quick else 200_000
+    values = np.random.default_rng(0).lognormal(np.log(0.08), 0.7, n)
+    rows = []
+    t_vec = median_time(lambda: Histogram(DEFAULT_BUCKETS).observe_many(values), 5)
+    try:
+        import prometheus_client
+    except ImportError:
+        rows.append({"benchmark": f"histogram observe_many {n} / prometheus_client", "ours": f"{t_vec * 1e3:.2f} ms",
+                     "peer": "not installed", "ratio": float("nan"), "goal": "-"})
+    else:
+        as_list = values.tolist()
+
+        def peer():
+            reg = prometheus_client.CollectorRegistry()
+            h = prometheus_client.Histogram("lat", "latency", buckets=DEFAULT_BUCKETS, registry=reg)
+            for v in as_list:
+                h.observe(v)
+
+        t_p = median_time(peer, 3)
+        rows.append({"benchmark": f"histogram observe_many {n} / prometheus_client", "ours": f"{t_vec * 1e3:.2f} ms",
+                     "peer": f"{t_p * 1e3:.1f} ms", "ratio": t_vec / t_p, "goal": "-"})
+    h = Histogram(DEFAULT_BUCKETS)
+    h.observe_many(values)
+    ub, cum = h.upper_bounds, h.cumulative_counts()
+    t_q = median_time(lambda: histogram_quantile(0.99, ub, cum), 5)
+    t_np = median_time(lambda: np.quantile(values, 0.99), 5)
+    rows.append({"benchmark": f"p99: histogram_quantile / numpy.quantile ({n})", "ours": f"{t_q * 1e6:.0f} us",
+                 "peer": f"{t_np * 1e6:.0f} us", "ratio": t_q / t_np, "goal": "-"})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200_000, help="number of observations")

@@ -155,6 +155,38 @@ def bench_scaler(model, x, y, repeats):
           f"ratio {a / b:6.2f}")
 
 
+def summary(quick: bool = True) -> list[dict]:
+    """Rows for ``benchmarks/run_all.py``: the loss scaler's unscale_ + update vs GradScaler's (ours / peer,
+    medians, after checking both make the same decisions; no stated goal)."""
+    check_same_decisions()
+    model, _ = get_model("teacher")
+    data = torch.tensor(tinylm.encode(tinylm.train_text()), dtype=torch.long)
+    x, y = sample_batch(data, model.config.block_size, 2 if quick else 8, torch.Generator().manual_seed(0))
+    ck.lm_loss(model, x, y).backward()
+    params = list(model.parameters())
+    grads = [p.grad.detach().clone() for p in params]
+    opt = torch.optim.SGD(params, lr=0.0)
+    theirs, ours = torch.amp.GradScaler("cpu"), mp.LossScaler()
+    t_t, t_o = [], []
+    for _ in range(20 if quick else 100):
+        for p, g in zip(params, grads):
+            p.grad.copy_(g)
+        theirs.scale(torch.ones(()))
+        t0 = time.perf_counter()
+        theirs.unscale_(opt)
+        theirs.update()
+        t_t.append(time.perf_counter() - t0)
+        for p, g in zip(params, grads):
+            p.grad.copy_(g)
+        t0 = time.perf_counter()
+        ours.unscale_(opt)
+        ours.update()
+        t_o.append(time.perf_counter() - t0)
+    a, b = median(t_o), median(t_t)
+    return [{"benchmark": "loss scaler unscale_+update / GradScaler", "ours": f"{a * 1e6:.0f} us",
+             "peer": f"{b * 1e6:.0f} us", "ratio": a / b, "goal": "-"}]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="teacher")

@@ -52,6 +52,23 @@ def ours_int4_group(w: torch.Tensor, group: int) -> torch.Tensor:
     return pack_int4(quantize(w, 4, group_size=group).codes)
 
 
+def summary(quick: bool = True) -> list[dict]:
+    """Rows for ``benchmarks/run_all.py``: per-channel INT8 quantize+dequantize (goal <= 1.5x torch) and INT4
+    group-128 quantize+pack, ours / peer (medians)."""
+    size = 2048 if quick else 4096
+    w = torch.randn(size, size, generator=torch.Generator().manual_seed(0)) * 0.02
+    t_o = median_time(lambda: dequantize(quantize(w, 8, axis=0)), 5)
+    t_p = median_time(lambda: peer_quantize(w).dequantize(), 5)
+    t_o4 = median_time(lambda: ours_int4_group(w, 128), 5)
+    t_p4 = median_time(lambda: peer_int4_group(w, 128), 5)
+    return [
+        {"benchmark": f"INT8 per-channel quant+dequant {size}^2 / torch", "ours": f"{t_o * 1e3:.1f} ms",
+         "peer": f"{t_p * 1e3:.1f} ms", "ratio": t_o / t_p, "goal": "<= 1.5"},
+        {"benchmark": f"INT4 group-128 quant+pack {size}^2 / decomposed op", "ours": f"{t_o4 * 1e3:.1f} ms",
+         "peer": f"{t_p4 * 1e3:.1f} ms", "ratio": t_o4 / t_p4, "goal": "-"},
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=4096)

@@ -42,6 +42,28 @@ def timed(fn) -> tuple[float, float]:
     return time.perf_counter() - w, time.process_time() - c
 
 
+def summary(quick: bool = True) -> list[dict]:
+    """Rows for ``benchmarks/run_all.py``: student / teacher time per token with the KV cache (goal: the student
+    >= 4x faster, ratio <= 0.25) and cached / uncached teacher decoding (medians of interleaved runs)."""
+    n, repeats = (100, 3) if quick else (200, 5)
+    prompt = "The with statement is used to wrap "
+    teacher, student = tinylm.load("teacher"), tinylm.load("student")
+    runs = {"teacher": lambda: tinylm.generate(teacher, prompt, n), "student": lambda: tinylm.generate(student, prompt, n),
+            "teacher no cache": lambda: greedy_no_cache(teacher, prompt, n)}
+    times = {key: [] for key in runs}
+    for _ in range(repeats):
+        for key, fn in runs.items():
+            times[key].append(timed(fn)[0])
+    med = {key: statistics.median(ts) for key, ts in times.items()}
+    return [
+        {"benchmark": "tiny LM per token: student / teacher (KV cache)", "ours": f"{med['student'] / n * 1e3:.2f} ms",
+         "peer": f"{med['teacher'] / n * 1e3:.2f} ms", "ratio": med["student"] / med["teacher"], "goal": "<= 0.25"},
+        {"benchmark": "teacher per token: KV cache / no cache", "ours": f"{med['teacher'] / n * 1e3:.2f} ms",
+         "peer": f"{med['teacher no cache'] / n * 1e3:.2f} ms", "ratio": med["teacher"] / med["teacher no cache"],
+         "goal": "-"},
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tokens", type=int, default=200)

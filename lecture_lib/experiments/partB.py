@@ -15,10 +15,11 @@ outputs do not depend on the speed of the machine that re-executes it:
   The teacher's logits for a batch are computed once and reused by every T (:class:`MemoTeacher`): every run
   draws the same batches because they share the seed, so the sweep costs one teacher pass.
 * ``python -m lecture_lib.experiments.partB --speculative`` decodes with the teacher as target, plain and
-  speculative (draft = the shipped student, and draft = the teacher itself with INT4 weights and a 4-bit KV
-  cache), side by side in one run, for k = 1..8 and temperatures 0, 0.7, 1.0, and writes
-  ``partB_speculative.json``: acceptance rates and tokens per target call (deterministic for a seed) and the
-  wall-clock times of this one machine (recorded data, not re-measured by the notebook).
+  speculative (drafts :data:`DRAFT_NAMES`: the shipped student, the teacher itself with INT4 weights and a 4-bit
+  KV cache, prompt lookup alone, prompt lookup then the student), side by side in one run, for k = 1..8 and
+  temperatures 0, 0.7, 1.0, and writes ``partB_speculative.json``: acceptance rates and tokens per target call
+  (deterministic for a seed), the cost model (draft cost c, verify cost v_k) and the wall-clock times of this
+  one machine (recorded data, not re-measured by the notebook).
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ __all__ = [
     "spec_prompts",
     "spec_stats_table",
     "speculative_records",
+    "DRAFT_NAMES",
+    "forward_seconds",
+    "verify_cost",
+    "predicted_speedup",
     "speedup_table",
     "t_squared_table",
     "temperature_view",
@@ -82,8 +87,12 @@ DISTILL_CONFIG: dict[str, Any] = {"steps": 300, "batch_size": 16, "lr": 3e-3, "s
                                   "temperatures": [1.0, 2.0, 4.0, 8.0], "extra": [{"T": 1.0, "alpha": 1.0}]}
 #: The speculative-decoding grid recorded by ``--speculative``.
 SPEC_CONFIG: dict[str, Any] = {"ks": [1, 2, 3, 4, 5, 6, 7, 8], "temperatures": [0.0, 0.7, 1.0],
-                               "drafts": ["student", "int4-self"], "n_prompts": 2, "prompt_chars": 48,
-                               "new_tokens": 160}
+                               "drafts": ["student", "int4-self", "lookup", "student+lookup"], "n_prompts": 2,
+                               "prompt_chars": 48, "new_tokens": 160, "repeats": 3}
+
+#: The drafts of the recorded grid: a draft model (or None) and the prompt-lookup setting passed to
+#: ``speculative.speculative_generate(..., lookup=...)``.
+DRAFT_NAMES = ("student", "int4-self", "lookup", "student+lookup")
 
 
 # ============================================================================== widgets and lecture checks
@@ -371,42 +380,58 @@ def spec_prompts(n: int = 2, chars: int = 48) -> list[str]:
     return [val[(i + 1) * step:(i + 1) * step + chars] for i in range(n)]
 
 
-def _make_draft(name: str, teacher: torch.nn.Module, student: torch.nn.Module | None = None):
-    if name == "student":
-        return tinylm.load("student") if student is None else student
+def make_draft(name: str, teacher: torch.nn.Module, student: torch.nn.Module | None = None) -> tuple[Any, bool]:
+    """(draft model or None, lookup) for one of :data:`DRAFT_NAMES`."""
+    if name in ("student", "student+lookup"):
+        return (tinylm.load("student") if student is None else student), name == "student+lookup"
     if name == "int4-self":
-        return speculative.quantspec_draft(teacher, weight_bits=4, group_size=32, kv_format="int4")
-    raise ValueError(f"draft must be 'student' or 'int4-self'; got {name!r}")
+        return speculative.quantspec_draft(teacher, weight_bits=4, group_size=32, kv_format="int4"), False
+    if name == "lookup":
+        return None, True
+    raise ValueError(f"draft must be one of {DRAFT_NAMES}; got {name!r}")
+
+
+def _draft_and_lookup(d: Any) -> tuple[Any, bool]:
+    return d if isinstance(d, tuple) else (d, False)
 
 
 def speculative_records(teacher, drafts: dict[str, Any], *, ks: Sequence[int], temperatures: Sequence[float],
-                        prompts: Sequence[str], new_tokens: int, timed: bool = False) -> list[dict[str, Any]]:
+                        prompts: Sequence[str], new_tokens: int, timed: bool = False,
+                        repeats: int = 1) -> list[dict[str, Any]]:
     """Decode every prompt plainly and speculatively for each (draft, k, temperature); one record each.
 
+    ``drafts``: name -> a draft model, or a ``(model or None, lookup)`` pair (:func:`make_draft`).
     Deterministic fields: accepted_fraction (accepted / proposed over all prompts, as ``stats["accepted_fraction"]``),
     alpha (per examined token, :func:`alpha_from_histogram`), tokens_per_target_call (all steps), tokens_per_full_step
     (steps with the full k drafts, the quantity the formula describes), formula_tokens = (1 - alpha^(k+1)) / (1 - alpha),
-    accepted_histogram (summed over prompts), same_as_plain (text equality at T = 0).
-    With ``timed=True`` also ``plain_seconds`` and ``spec_seconds`` (plain and speculative runs alternate);
-    without it, plain decoding runs only at T = 0 (for the equality check).
+    accepted_histogram (summed over prompts), draft_calls_per_proposed (model calls per drafted token: 1 for a model
+    draft, 0 for lookup alone, in between for lookup + model), same_as_plain (text equality at T = 0).
+    With ``timed=True`` also ``plain_seconds`` and ``spec_seconds``: the best of ``repeats`` passes over all prompts
+    (plain and speculative runs alternate, so a change in machine load hits both); without it, plain decoding
+    runs only at T = 0 (for the equality check).
     """
     rows = []
     for T in temperatures:
         for dname, d in drafts.items():
+            model, lookup = _draft_and_lookup(d)
             for k in ks:
-                plain_s = spec_s = 0.0
-                stats, same = [], True
-                for i, p in enumerate(prompts):
-                    t0 = time.perf_counter()
-                    # the plain run is needed for the timing and for the T = 0 equality check only
-                    ref = tinylm.generate(teacher, p, new_tokens, temperature=T, seed=i) if (timed or T == 0) else None
-                    t1 = time.perf_counter()
-                    text, st = speculative.speculative_generate(teacher, d, p, new_tokens, k=k, temperature=T, seed=i)
-                    t2 = time.perf_counter()
-                    plain_s += t1 - t0
-                    spec_s += t2 - t1
-                    stats.append(st)
-                    same = same and text == ref
+                best_plain = best_spec = math.inf
+                for _ in range(repeats if timed else 1):
+                    plain_s = spec_s = 0.0
+                    stats, same = [], True
+                    for i, p in enumerate(prompts):
+                        t0 = time.perf_counter()
+                        # the plain run is needed for the timing and for the T = 0 equality check only
+                        ref = tinylm.generate(teacher, p, new_tokens, temperature=T, seed=i) if (timed or T == 0) else None
+                        t1 = time.perf_counter()
+                        text, st = speculative.speculative_generate(teacher, model, p, new_tokens, k=k, temperature=T,
+                                                                    seed=i, lookup=lookup)
+                        t2 = time.perf_counter()
+                        plain_s += t1 - t0
+                        spec_s += t2 - t1
+                        stats.append(st)
+                        same = same and text == ref
+                    best_plain, best_spec = min(best_plain, plain_s), min(best_spec, spec_s)
                 prop = sum(s["proposed"] for s in stats)
                 acc = sum(s["accepted"] for s in stats) / prop if prop else float("nan")
                 calls = sum(s["target_calls"] for s in stats)
@@ -417,9 +442,10 @@ def speculative_records(teacher, drafts: dict[str, Any], *, ks: Sequence[int], t
                        "tokens_per_full_step": float(np.dot(np.arange(1, k + 2), hist) / hist.sum()),
                        "formula_tokens": speculative.expected_tokens_per_step(alpha, k),
                        "accepted_histogram": hist.astype(int).tolist(),
+                       "draft_calls_per_proposed": sum(s["draft_calls"] for s in stats) / prop if prop else 0.0,
                        "same_as_plain": bool(same) if T == 0 else None}
                 if timed:
-                    rec.update({"plain_seconds": plain_s, "spec_seconds": spec_s})
+                    rec.update({"plain_seconds": best_plain, "spec_seconds": best_spec})
                 rows.append(rec)
     return rows
 
@@ -438,39 +464,72 @@ def alpha_from_histogram(hist) -> float:
     return accepted / (accepted + rejections) if accepted + rejections > 0 else float("nan")
 
 
+def forward_seconds(model, *, new: int = 1, context: int = 64, steps: int = 40) -> float:
+    """Mean seconds of one cached forward call of ``new`` tokens after ``context`` cached positions (the cache is
+    rolled back after each call, so every call sees the same context)."""
+    with torch.no_grad():
+        cache = model.new_cache(1)
+        model(torch.zeros((1, context), dtype=torch.long), cache=cache)
+        x = torch.zeros((1, new), dtype=torch.long)
+        model(x, cache=cache)  # warm-up
+        cache.truncate(context)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            model(x, cache=cache)
+            cache.truncate(context)
+        return (time.perf_counter() - t0) / steps
+
+
 def draft_cost(model, target, *, context: int = 64, steps: int = 40, repeats: int = 7) -> float:
     """Measured c: one cached 1-token forward of ``model`` over the same for ``target`` (median of ``repeats``
     ratios; the two are timed back to back in each repeat so that a busy machine slows both alike)."""
-    def one(m) -> float:
-        with torch.no_grad():
-            cache = m.new_cache(1)
-            m(torch.zeros((1, context), dtype=torch.long), cache=cache)
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                m(torch.zeros((1, 1), dtype=torch.long), cache=cache)
-                cache.truncate(context)
-            return (time.perf_counter() - t0) / steps
+    return statistics.median(forward_seconds(model, context=context, steps=steps)
+                             / forward_seconds(target, context=context, steps=steps) for _ in range(repeats))
 
-    return statistics.median(one(model) / one(target) for _ in range(repeats))
+
+def verify_cost(target, k: int, *, context: int = 64, steps: int = 40, repeats: int = 7) -> float:
+    """Measured v_k: one cached forward of k + 1 tokens (a verify call) over one of a single token (median of
+    ``repeats`` back-to-back ratios). The cost model of a step is then k c + v_k target calls."""
+    return statistics.median(forward_seconds(target, new=k + 1, context=context, steps=steps)
+                             / forward_seconds(target, context=context, steps=steps) for _ in range(repeats))
+
+
+def predicted_speedup(alpha: float, k: int, c: float, v: float = 1.0) -> float:
+    """Tokens per call over the cost of a step in 1-token target calls: (1 - a^(k+1)) / ((1 - a)(k c + v)).
+    v = 1 is Leviathan's S(alpha, k, c); the measured v_k > 1 charges the verify call's extra positions."""
+    return speculative.expected_tokens_per_step(alpha, k) / (k * c + v)
 
 
 def run_speculative(config: dict[str, Any] | None = None, *, out_path: Path | None = None) -> dict[str, Any]:
-    """The recorded speculative-decoding grid (``--speculative``), written to ``partB_speculative.json``."""
+    """The recorded speculative-decoding grid (``--speculative``), written to ``partB_speculative.json``.
+
+    Besides the records: ``draft_cost_c`` (per model draft; lookup costs 0), ``verify_cost`` (v_k per k), and per
+    record ``speedup`` (best plain time / best speculative time), ``draft_cost_c`` (c times the model calls per
+    drafted token, so lookup-only drafts cost 0), ``predicted_speedup`` (S(alpha, k, c)) and
+    ``predicted_speedup_verify`` (the same with the measured verify cost v_k)."""
     cfg = dict(SPEC_CONFIG if config is None else config)
     teacher = tinylm.load("teacher")
-    drafts = {name: _make_draft(name, teacher) for name in cfg["drafts"]}
+    student = tinylm.load("student")
+    drafts = {name: make_draft(name, teacher, student) for name in cfg["drafts"]}
     prompts = spec_prompts(cfg["n_prompts"], cfg["prompt_chars"])
-    costs = {name: draft_cost(d, teacher) for name, d in drafts.items()}
+    models = {name: d[0] for name, d in drafts.items() if d[0] is not None and not d[1]}
+    costs = {name: draft_cost(m, teacher) for name, m in models.items()}
+    v = {k: verify_cost(teacher, k) for k in cfg["ks"]}
     rows = speculative_records(teacher, drafts, ks=cfg["ks"], temperatures=cfg["temperatures"], prompts=prompts,
-                               new_tokens=cfg["new_tokens"], timed=True)
+                               new_tokens=cfg["new_tokens"], timed=True, repeats=cfg.get("repeats", 1))
     for r in rows:
+        base = r["draft"].replace("+lookup", "")
+        c = costs.get(base, 0.0) * r["draft_calls_per_proposed"]
         r["speedup"] = r["plain_seconds"] / r["spec_seconds"]
-        r["draft_cost_c"] = costs[r["draft"]]
-        r["predicted_speedup"] = speculative.expected_speedup(r["alpha"], r["k"], costs[r["draft"]])
+        r["draft_cost_c"] = c
+        r["predicted_speedup"] = predicted_speedup(r["alpha"], r["k"], c)
+        r["predicted_speedup_verify"] = predicted_speedup(r["alpha"], r["k"], c, v[r["k"]])
     result = {"command": "python -m lecture_lib.experiments.partB --speculative", "config": cfg, "prompts": prompts,
-              "draft_cost_c": costs, "records": rows,
+              "draft_cost_c": {**costs, "lookup": 0.0}, "verify_cost": {str(k): x for k, x in v.items()},
+              "records": rows,
               "machine": {"torch": torch.__version__, "python": platform.python_version(),
-                          "threads": torch.get_num_threads(), "processor": platform.machine()}}
+                          "threads": torch.get_num_threads(), "processor": platform.machine(),
+                          "cpu_capability": torch.backends.cpu.get_cpu_capability()}}
     path = SPEC_PATH if out_path is None else Path(out_path)
     path.write_text(json.dumps(_clean(result), indent=1) + "\n")
     return result
@@ -486,7 +545,7 @@ def spec_stats_table(records: Sequence[dict[str, Any]], *, timings: bool = False
     df = pd.DataFrame(list(records))
     cols = ["draft", "T", "k", "accepted_fraction", "alpha", "tokens_per_target_call", "tokens_per_full_step", "formula_tokens"]
     if timings:
-        cols += ["speedup", "predicted_speedup"]
+        cols += ["speedup", "predicted_speedup", "predicted_speedup_verify"]
     out = df[cols].copy()
     for c in cols[3:]:
         out[c] = out[c].astype(float).round(3 if c in ("accepted_fraction", "alpha") else 2)

@@ -29,7 +29,7 @@ __all__ = [
     "temperature_widget",
 ]
 
-DRAFT_COLORS = {"student": "#1e88e5", "int4-self": "#e53935"}
+DRAFT_COLORS = {"student": "#1e88e5", "int4-self": "#e53935", "lookup": "#43a047", "student+lookup": "#8e24aa"}
 
 
 def _label(token_id: int) -> str:
@@ -248,7 +248,7 @@ def plot_distill_curves(results: dict[str, Any]) -> plt.Figure:
 
 def plot_spec_grid(records: Sequence[dict[str, Any]], *, timings: bool = True) -> plt.Figure:
     """Per temperature: tokens per full-length step (measured vs the formula at the measured alpha) and, with
-    timings, the measured wall-clock speedup vs the predicted S(alpha, k, c)."""
+    timings, the measured wall-clock speedup vs the predicted one (with the measured verify cost when recorded)."""
     df = pd.DataFrame(list(records))
     temps = sorted(df["T"].unique())
     nrows = 2 if timings else 1
@@ -268,8 +268,8 @@ def plot_spec_grid(records: Sequence[dict[str, Any]], *, timings: bool = True) -
             ax = axes[1][j]
             for d, g in df[df["T"] == T].groupby("draft", sort=False):
                 _ = ax.plot(g["k"], g["speedup"], "o-", color=DRAFT_COLORS.get(d), label=f"{d} measured")
-                _ = ax.plot(g["k"], g["predicted_speedup"], "--", color=DRAFT_COLORS.get(d), alpha=0.6,
-                            label=f"{d} predicted")
+                pred = "predicted_speedup_verify" if "predicted_speedup_verify" in g else "predicted_speedup"
+                _ = ax.plot(g["k"], g[pred], "--", color=DRAFT_COLORS.get(d), alpha=0.6, label=f"{d} predicted")
             _ = ax.axhline(1.0, color="black", lw=0.6)
             ax.set_title(f"T = {T:g}: wall clock")
             ax.set_xlabel("draft length k")
