@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import sys
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -102,7 +103,8 @@ def encode(x: Any, fmt: str = "e4m3", *, saturate: bool = True) -> torch.Tensor:
     Works on the IEEE bit fields of the input (float32; float64 input is processed in float64 so there is
     no double rounding; float16/bfloat16 are widened exactly to float32). float32 input takes a shortcut
     with the same result: a look-up in a table of this formula's answers for every class of float32
-    that it cannot tell apart (top 16 bits + "are the low 16 bits non-zero?", see ``_f32_code_table``). For a finite value
+    that it cannot tell apart (top 16 bits with "are the low 16 bits non-zero?" in their lowest bit, see
+    ``_f32_code_table``). For a finite value
     ``v = sig * 2**E`` with unbiased exponent ``p = floor(log2 |v|)``, the spacing of FP8 values around it
     is ``2**(max(p, emin) - M)``; the code magnitude is ``((max(p, emin) - emin) << M) + n`` where
     ``n = round_half_even(|v| / spacing)`` -- one formula for subnormals, normals, and the carry into the
@@ -150,46 +152,55 @@ def _encode_bits(bits: torch.Tensor, spec: _Spec, saturate: bool) -> torch.Tenso
 
 
 _CHUNK = 1 << 16  # elements per step of the table encoder: its int32 scratch stays in the CPU cache
+_LITTLE_ENDIAN = sys.byteorder == "little"  # then the low 16 bits of element i are int16 element 2 i
 
 
 @functools.lru_cache(maxsize=None)
 def _f32_code_table(fmt: str, saturate: bool) -> torch.Tensor:
-    """Code of every float32 *class*, indexed by ``hi + 65536 * sticky`` (2**17 uint8 entries).
+    """Code of every float32 *class*, indexed by ``hi | sticky`` (2**16 uint8 entries).
 
-    ``hi`` = top 16 bits of the float32 (sign, 8 exponent bits, top 7 mantissa bits), ``sticky`` = "are
-    the low 16 bits non-zero?". FP8 keeps at most 3 mantissa bits, so the guard bit (the first dropped
-    bit) is always among the top 7 and the low 16 bits only matter through the sticky bit: whether a value
-    is exactly on a tie / the underflow or overflow midpoint, or a hair above it. They also tell inf
-    (mantissa 0) from NaN. So one representative ``hi << 16 | sticky`` per class, run through the
-    bit-arithmetic encoder, gives the code of every float32 in the class (checked in tests/test_fp8.py).
-    Cached per (fmt, saturate); read only.
+    ``hi`` = top 16 bits of the float32 (sign, 8 exponent bits, top 7 mantissa bits), ``sticky`` = "are the
+    low 16 bits non-zero?", OR-ed into the lowest bit of ``hi``. FP8 keeps at most 3 mantissa bits, so the
+    guard bit (the first dropped bit) is always among the top 7 and the low 16 bits only matter through the
+    sticky bit: whether a value is exactly on a tie / the underflow or overflow midpoint, or a hair above it
+    (they also tell inf from NaN). Folding sticky into bit 16 loses nothing: every rounding boundary
+    (a midpoint, a power of two, an FP8 value) has 5 significant bits or fewer, so its bits 17..0 are zero,
+    and all the floats strictly between two consecutive multiples of 2**17 (in bit-pattern order) round
+    alike. An odd ``hi`` already lies strictly inside such a gap, and an even ``hi`` with sticky = 1 lies in
+    the same gap as ``hi + 1``. So one representative ``index << 16`` per entry, run through the
+    bit-arithmetic encoder, gives the code of every float32 with that index (checked for every top half
+    in tests/test_fp8.py). Cached per (fmt, saturate); read only.
     """
-    idx = torch.arange(1 << 17, dtype=torch.int64)
-    rep = ((idx & 0xFFFF) << 16) | (idx >> 16)
+    idx = torch.arange(1 << 16, dtype=torch.int64)
+    rep = idx << 16
     rep = torch.where(rep >= 1 << 31, rep - (1 << 32), rep).to(torch.int32)  # as a signed bit pattern
     return _encode_bits(rep, _spec(fmt), saturate)
 
 
 def _encode_f32_by_table(t: torch.Tensor, spec: _Spec, saturate: bool) -> torch.Tensor:
-    """float32 -> codes by one table look-up per element: ``table[(bits >> 16 & 0xFFFF) + 65536 * sticky]``."""
+    """float32 -> codes by one table look-up per element: ``table[(bits >> 16 & 0xFFFF) | (low 16 bits != 0)]``."""
     table = _f32_code_table(spec.name, saturate)
     bits = t.contiguous().view(torch.int32).reshape(-1)
     n = bits.numel()
     out = torch.empty(n, dtype=torch.uint8)
     c = min(_CHUNK, n)
-    hi = torch.empty(c, dtype=torch.int32)
-    lo = torch.empty(c, dtype=torch.int32)
+    idx = torch.empty(c, dtype=torch.int32)
     sticky = torch.empty(c, dtype=torch.bool)
+    low = bits.view(torch.int16)[0::2] if _LITTLE_ENDIAN else None  # the low halves, read in place
+    scratch = None if _LITTLE_ENDIAN else torch.empty(c, dtype=torch.int32)
     for start in range(0, n, _CHUNK):
         b = bits[start : start + _CHUNK]
         k = b.numel()
-        h, lw, st = hi[:k], lo[:k], sticky[:k]
-        torch.bitwise_right_shift(b, 16, out=h)
-        torch.bitwise_and(h, 0xFFFF, out=h)
-        torch.bitwise_left_shift(b, 16, out=lw)
-        torch.ne(lw, 0, out=st)
-        torch.add(h, st, alpha=1 << 16, out=h)
-        torch.index_select(table, 0, h, out=out[start : start + k])
+        i, st = idx[:k], sticky[:k]
+        torch.bitwise_right_shift(b, 16, out=i)
+        torch.bitwise_and(i, 0xFFFF, out=i)
+        if low is not None:
+            torch.ne(low[start : start + k], 0, out=st)
+        else:
+            torch.bitwise_left_shift(b, 16, out=scratch[:k])
+            torch.ne(scratch[:k], 0, out=st)
+        torch.bitwise_or(i, st, out=i)
+        torch.index_select(table, 0, i, out=out[start : start + k])
     return out.reshape(t.shape)
 
 
