@@ -193,6 +193,38 @@ def test_recorded_speculative_grid_is_complete_and_exact_at_T0():
         assert r["spec_seconds"] > 0 and r["plain_seconds"] > 0
 
 
+def test_recorded_cost_model_is_consistent():
+    """The cost model stored beside the grid: c per model draft (lookup 0), v_k per k, and each record's
+    predictions recomputed from them."""
+    spec = ex.load_spec_results()
+    cfg, costs, v = spec["config"], spec["draft_cost_c"], spec["verify_cost"]
+    assert set(cfg["drafts"]) == set(ex.DRAFT_NAMES)
+    assert costs["lookup"] == 0.0 and 0 < costs["student"] < 1 < costs["int4-self"]
+    assert {int(k) for k in v} == set(cfg["ks"]) and all(0.8 < x < 3 for x in v.values())
+    for r in spec["records"]:
+        calls = r["draft_calls_per_proposed"]
+        if r["draft"] in ("student", "int4-self"):
+            assert calls == 1.0
+        elif r["draft"] == "lookup":
+            assert calls == 0.0 and r["draft_cost_c"] == 0.0
+        else:  # lookup first, the student for the rest
+            assert 0.0 < calls < 1.0
+        c = costs[r["draft"].replace("+lookup", "")] * calls
+        assert r["draft_cost_c"] == pytest.approx(c, rel=1e-12)
+        assert r["predicted_speedup_verify"] == pytest.approx(
+            ex.predicted_speedup(r["alpha"], r["k"], c, v[str(r["k"])]), rel=1e-12)
+        assert r["predicted_speedup"] == pytest.approx(speculative.expected_speedup(r["alpha"], r["k"], c), rel=1e-12)
+
+
+def test_make_draft_names():
+    teacher = tinylm.load("teacher")
+    assert ex.make_draft("lookup", teacher) == (None, True)
+    model, lookup = ex.make_draft("student+lookup", teacher)
+    assert lookup is True and model.config.n_layer == 1
+    with pytest.raises(ValueError, match="draft"):
+        ex.make_draft("medusa", teacher)
+
+
 def test_recorded_tokens_per_step_follow_the_formula():
     """The issue's criterion: tokens per (full-length) target call within 10 % of (1 - a^(k+1))/(1 - a) at the
     measured per-token a, for both drafts, every k and temperature."""

@@ -457,3 +457,32 @@ def test_generate_bad_inputs(student):
         tinylm.generate(student, "\u00e9t\u00e9", 5)
     with pytest.raises(TypeError, match="model must be a tiny LM"):
         tinylm.generate(torch.nn.Linear(2, 2), "a", 5)
+
+
+@pytest.mark.parametrize("name", ["teacher", "student"])
+def test_direct_cached_path_equals_the_modules_bit_for_bit(name):
+    """Cached inference runs the layers' operations directly (TinyGPT._forward_cached); a forward hook on a
+    block sends the call through the modules instead (and the hook must see it). Every call: prefill,
+    1-token steps, verify-sized calls, a rollback, a call with a mask of a longer past."""
+    m = tinylm.load(name)
+    calls: list[int] = []
+
+    def run() -> list[torch.Tensor]:
+        g = torch.Generator().manual_seed(0)
+        cache = m.new_cache(1)
+        out = [m(torch.randint(0, 100, (1, 40), generator=g), cache=cache)]
+        for n in (1, 1, 3, 5, 1, 2, 9, 1):
+            out.append(m(torch.randint(0, 100, (1, n), generator=g), cache=cache))
+            if n > 2:
+                cache.truncate(len(cache) - 2)
+        return out
+
+    with torch.no_grad():
+        direct = run()
+        handle = m.blocks[0].register_forward_hook(lambda mod, inp, out: calls.append(1))
+        try:
+            modules = run()
+        finally:
+            handle.remove()
+    assert len(calls) == len(modules)  # the hooked run went through the modules
+    assert all(torch.equal(a, b) for a, b in zip(direct, modules))
