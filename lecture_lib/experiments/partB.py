@@ -407,31 +407,35 @@ def speculative_records(teacher, drafts: dict[str, Any], *, ks: Sequence[int], t
     accepted_histogram (summed over prompts), draft_calls_per_proposed (model calls per drafted token: 1 for a model
     draft, 0 for lookup alone, in between for lookup + model), same_as_plain (text equality at T = 0).
     With ``timed=True`` also ``plain_seconds`` and ``spec_seconds``: the best of ``repeats`` passes over all prompts
-    (plain and speculative runs alternate, so a change in machine load hits both); without it, plain decoding
-    runs only at T = 0 (for the equality check).
+    (plain and speculative runs alternate, so a change in machine load hits both), and ``plain_cpu_seconds`` /
+    ``spec_cpu_seconds``, the same runs in this process's CPU time (one thread: the wall time of an idle machine,
+    without the time other processes took); without it, plain decoding runs only at T = 0 (for the equality check).
     """
     rows = []
     for T in temperatures:
         for dname, d in drafts.items():
             model, lookup = _draft_and_lookup(d)
             for k in ks:
-                best_plain = best_spec = math.inf
+                best_plain = best_spec = best_plain_cpu = best_spec_cpu = math.inf
                 for _ in range(repeats if timed else 1):
-                    plain_s = spec_s = 0.0
+                    plain_s = spec_s = plain_c = spec_c = 0.0
                     stats, same = [], True
                     for i, p in enumerate(prompts):
-                        t0 = time.perf_counter()
+                        t0, c0 = time.perf_counter(), time.process_time()
                         # the plain run is needed for the timing and for the T = 0 equality check only
                         ref = tinylm.generate(teacher, p, new_tokens, temperature=T, seed=i) if (timed or T == 0) else None
-                        t1 = time.perf_counter()
+                        t1, c1 = time.perf_counter(), time.process_time()
                         text, st = speculative.speculative_generate(teacher, model, p, new_tokens, k=k, temperature=T,
                                                                     seed=i, lookup=lookup)
-                        t2 = time.perf_counter()
+                        t2, c2 = time.perf_counter(), time.process_time()
                         plain_s += t1 - t0
                         spec_s += t2 - t1
+                        plain_c += c1 - c0
+                        spec_c += c2 - c1
                         stats.append(st)
                         same = same and text == ref
                     best_plain, best_spec = min(best_plain, plain_s), min(best_spec, spec_s)
+                    best_plain_cpu, best_spec_cpu = min(best_plain_cpu, plain_c), min(best_spec_cpu, spec_c)
                 prop = sum(s["proposed"] for s in stats)
                 acc = sum(s["accepted"] for s in stats) / prop if prop else float("nan")
                 calls = sum(s["target_calls"] for s in stats)
@@ -445,7 +449,8 @@ def speculative_records(teacher, drafts: dict[str, Any], *, ks: Sequence[int], t
                        "draft_calls_per_proposed": sum(s["draft_calls"] for s in stats) / prop if prop else 0.0,
                        "same_as_plain": bool(same) if T == 0 else None}
                 if timed:
-                    rec.update({"plain_seconds": best_plain, "spec_seconds": best_spec})
+                    rec.update({"plain_seconds": best_plain, "spec_seconds": best_spec,
+                                "plain_cpu_seconds": best_plain_cpu, "spec_cpu_seconds": best_spec_cpu})
                 rows.append(rec)
     return rows
 
@@ -521,6 +526,7 @@ def run_speculative(config: dict[str, Any] | None = None, *, out_path: Path | No
         base = r["draft"].replace("+lookup", "")
         c = costs.get(base, 0.0) * r["draft_calls_per_proposed"]
         r["speedup"] = r["plain_seconds"] / r["spec_seconds"]
+        r["speedup_cpu"] = r["plain_cpu_seconds"] / r["spec_cpu_seconds"]
         r["draft_cost_c"] = c
         r["predicted_speedup"] = predicted_speedup(r["alpha"], r["k"], c)
         r["predicted_speedup_verify"] = predicted_speedup(r["alpha"], r["k"], c, v[r["k"]])

@@ -198,8 +198,10 @@ class TinyGPT(nn.Module):
                 f"context too long: positions {past}..{past + t - 1} exceed block_size={self.config.block_size} "
                 f"(cached {past} + new {t}); truncate the input or start a new cache with the last tokens"
             )
-        if cache is not None and not self.training and not torch.is_grad_enabled() and _plain_blocks(self.blocks):
-            return self._forward_cached(idx, cache, past)
+        if cache is not None and not self.training and not torch.is_grad_enabled():
+            layers = _plain_layers(self._modules["blocks"])
+            if layers is not None:
+                return self._forward_cached(idx, cache, past, layers)
         pos = torch.arange(past, past + t, device=idx.device)  # [t]
         x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))  # token + position embeddings: [b, t, d]
         if cache is None:
@@ -211,24 +213,27 @@ class TinyGPT(nn.Module):
                 x = block(x, storage) if mask is None else block(x, storage, mask)  # [b, t, d]
         return self.lm_head(self.ln_f(x))  # [b, t, vocab_size]
 
-    def _forward_cached(self, idx: Tensor, cache: KVCache, past: int) -> Tensor:
+    def _forward_cached(self, idx: Tensor, cache: KVCache, past: int, layers: list[tuple]) -> Tensor:
         """Inference with a cache: the same operations in the same order as the modules' ``forward``
         (so the same numbers, bit for bit), called directly instead of through 70-odd ``nn.Module`` calls.
 
-        Used by ``forward`` in eval mode under ``torch.no_grad()`` when every block is a plain
-        :class:`Block` without hooks (Part E's checkpointing wrappers and hooked modules take the module path).
-        For a model this small a decoding step is mostly per-call overhead, so this is what makes one step
-        and one (k+1)-token verify call of speculative decoding cheap (Part B, "Where the time goes").
+        ``layers``: :func:`_plain_layers` (the parameters of each block, read once per call). Used by
+        ``forward`` in eval mode under ``torch.no_grad()`` when every block is a plain :class:`Block` without
+        hooks (Part E's checkpointing wrappers and hooked modules take the module path). For a model this
+        small a decoding step is mostly per-call overhead, so this is what makes one step and one (k+1)-token
+        verify call of speculative decoding cheap (Part B, "Where the time goes").
         """
         b, t = idx.shape
-        x = F.embedding(idx, self.tok_emb.weight) + self.pos_emb.weight[past : past + t]  # [b, t, d]
+        mods = self._modules
+        x = F.embedding(idx, mods["tok_emb"]._parameters["weight"])  # [b, t, d]
+        x = x + mods["pos_emb"]._parameters["weight"][past : past + t]  # + position embeddings: [b, t, d]
         d = x.shape[-1]
         mask = _causal_mask(t, past, x.dtype, x.device) if t > 1 and past > 0 else None  # [t, past + t]
-        for block, storage in zip(self.blocks, cache.layers):
-            attn, mlp, ln1, ln2 = block.attn, block.mlp, block.ln1, block.ln2
+        for (ln1, qkv_w, qkv_b, n_head, head_dim, proj_w, proj_b, ln2, fc_w, fc_b, approximate, out_w, out_b), \
+                storage in zip(layers, cache.layers):
             h = F.layer_norm(x, ln1.normalized_shape, ln1.weight, ln1.bias, ln1.eps)  # [b, t, d]
-            qkv = F.linear(h, attn.qkv.weight, attn.qkv.bias)  # [b, t, 3d]
-            q, k, v = qkv.view(b, t, 3, attn.n_head, attn.head_dim).transpose(1, 3).unbind(2)  # [b, nh, t, hd]
+            qkv = F.linear(h, qkv_w, qkv_b)  # [b, t, 3d]
+            q, k, v = qkv.view(b, t, 3, n_head, head_dim).transpose(1, 3).unbind(2)  # 3 x [b, nh, t, hd]
             storage.append(k, v)
             k_all, v_all = storage.keys_values()  # [b, nh, past + t, hd]
             if k_all.dtype != q.dtype:
@@ -239,31 +244,48 @@ class TinyGPT(nn.Module):
                 y = F.scaled_dot_product_attention(q, k_all, v_all, is_causal=True)  # [b, nh, t, hd]
             else:
                 y = F.scaled_dot_product_attention(q, k_all, v_all, attn_mask=mask)  # [b, nh, t, hd]
-            y = y.transpose(1, 2).reshape(b, t, d)  # [b, t, d]
-            x = x + F.linear(y, attn.proj.weight, attn.proj.bias)  # residual: [b, t, d]
+            y = y.transpose(1, 2).reshape(b, t, d)  # heads side by side: [b, t, d]
+            x = x + F.linear(y, proj_w, proj_b)  # residual: [b, t, d]
             h = F.layer_norm(x, ln2.normalized_shape, ln2.weight, ln2.bias, ln2.eps)  # [b, t, d]
-            h = F.gelu(F.linear(h, mlp.fc.weight, mlp.fc.bias), approximate=mlp.act.approximate)  # [b, t, 4d]
-            x = x + F.linear(h, mlp.proj.weight, mlp.proj.bias)  # residual: [b, t, d]
-        lnf = self.ln_f
+            h = F.gelu(F.linear(h, fc_w, fc_b), approximate=approximate)  # [b, t, 4d]
+            x = x + F.linear(h, out_w, out_b)  # residual: [b, t, d]
+        lnf = mods["ln_f"]
         x = F.layer_norm(x, lnf.normalized_shape, lnf.weight, lnf.bias, lnf.eps)  # [b, t, d]
-        return F.linear(x, self.lm_head.weight, self.lm_head.bias)  # [b, t, vocab_size]
+        head = mods["lm_head"]._parameters
+        return F.linear(x, head["weight"], head.get("bias"))  # [b, t, vocab_size]
 
 
-def _plain_blocks(blocks: nn.ModuleList) -> bool:
-    """True when every block is a :class:`Block` of plain layers with no hooks, so that
-    :meth:`TinyGPT._forward_cached` computes exactly what the modules would."""
-    for block in blocks:
-        if type(block) is not Block:
-            return False
-        for m in (block, block.ln1, block.attn, block.attn.qkv, block.attn.proj, block.ln2, block.mlp,
-                  block.mlp.fc, block.mlp.act, block.mlp.proj):
-            if m._forward_hooks or m._forward_pre_hooks:
-                return False
-        if not (type(block.ln1) is nn.LayerNorm and type(block.ln2) is nn.LayerNorm and type(block.attn.qkv) is nn.Linear
-                and type(block.attn.proj) is nn.Linear and type(block.mlp.fc) is nn.Linear
-                and type(block.mlp.proj) is nn.Linear and type(block.mlp.act) is nn.GELU):
-            return False
-    return not (nn.modules.module._global_forward_hooks or nn.modules.module._global_forward_pre_hooks)
+def _hooked(m: nn.Module) -> bool:
+    return bool(m._forward_hooks or m._forward_pre_hooks)
+
+
+def _plain_layers(blocks: nn.ModuleList) -> list[tuple] | None:
+    """Per block, the modules and tensors :meth:`TinyGPT._forward_cached` needs, or None when some block is not
+    a :class:`Block` of plain layers without hooks (then only the modules compute exactly what they would).
+
+    Reads ``_modules`` / ``_parameters`` directly: ``nn.Module.__getattr__`` costs about as much as a small
+    tensor operation, and this runs once per decoding step."""
+    if nn.modules.module._global_forward_hooks or nn.modules.module._global_forward_pre_hooks:
+        return None
+    layers = []
+    for block in blocks._modules.values():
+        if type(block) is not Block or _hooked(block):
+            return None
+        bm = block._modules
+        ln1, attn, ln2, mlp = bm["ln1"], bm["attn"], bm["ln2"], bm["mlp"]
+        am, mm = attn._modules, mlp._modules
+        qkv, proj, fc, act, out = am["qkv"], am["proj"], mm["fc"], mm["act"], mm["proj"]
+        if not (type(ln1) is nn.LayerNorm and type(ln2) is nn.LayerNorm and type(attn) is CausalSelfAttention
+                and type(qkv) is nn.Linear and type(proj) is nn.Linear and type(mlp) is MLP
+                and type(fc) is nn.Linear and type(act) is nn.GELU and type(out) is nn.Linear):
+            return None
+        if (_hooked(ln1) or _hooked(attn) or _hooked(qkv) or _hooked(proj) or _hooked(ln2) or _hooked(mlp)
+                or _hooked(fc) or _hooked(act) or _hooked(out)):
+            return None
+        qp, pp, fp, op = qkv._parameters, proj._parameters, fc._parameters, out._parameters
+        layers.append((ln1, qp["weight"], qp["bias"], attn.n_head, attn.head_dim, pp["weight"], pp["bias"],
+                       ln2, fp["weight"], fp["bias"], act.approximate, op["weight"], op["bias"]))
+    return layers
 
 
 def num_params(model: nn.Module) -> int:
