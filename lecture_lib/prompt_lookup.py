@@ -23,20 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from lecture_lib._checks import integer
+
 __all__ = ["NGramIndex", "lookup_draft"]
 
 
-def _check_int(name: str, value: object, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int >= {lo}; got {type(value).__name__}")
-    if value < lo:
-        raise ValueError(f"{name} must be an int >= {lo}; got {value}")
-    return value
-
-
 def _check_ngrams(max_ngram: int, min_ngram: int) -> tuple[int, int]:
-    _check_int("min_ngram", min_ngram, 1)
-    _check_int("max_ngram", max_ngram, 1)
+    integer("min_ngram", min_ngram, 1)
+    integer("max_ngram", max_ngram, 1)
     if max_ngram < min_ngram:
         raise ValueError(f"max_ngram must be >= min_ngram; got max_ngram={max_ngram}, min_ngram={min_ngram}")
     return max_ngram, min_ngram
@@ -49,7 +43,7 @@ def lookup_draft(tokens: Sequence[int], k: int, *, max_ngram: int = 6, min_ngram
     For n = max_ngram down to min_ngram: the latest j < len(tokens) with ``tokens[j-n:j] == tokens[-n:]``
     (the suffix itself, j = len(tokens), does not count) gives ``tokens[j:j+k]``. No match: ``[]``.
     """
-    _check_int("k", k, 0)
+    integer("k", k, 0)
     max_ngram, min_ngram = _check_ngrams(max_ngram, min_ngram)
     seq = list(tokens)
     L = len(seq)

@@ -188,7 +188,11 @@ def test_recorded_speculative_grid_is_complete_and_exact_at_T0():
     assert keys == {(d, float(T), k) for d in cfg["drafts"] for T in cfg["temperatures"] for k in cfg["ks"]}
     assert all(r["same_as_plain"] is True for r in spec["records"] if r["T"] == 0)
     for r in spec["records"]:
-        assert 0 <= r["accepted_fraction"] <= r["alpha"] + 1e-12 <= 1 + 1e-12 and 1 <= r["tokens_per_target_call"] <= r["k"] + 1
+        assert 0 <= r["accepted_fraction"] <= 1 and 0 <= r["alpha"] <= 1 and 1 <= r["tokens_per_target_call"] <= r["k"] + 1
+        if "lookup" not in r["draft"]:  # a model drafts k tokens every step: accepted / proposed <= alpha
+            assert r["accepted_fraction"] <= r["alpha"] + 1e-12
+        # (prompt lookup often proposes fewer than k tokens, which are accepted more often than a full step's:
+        # accepted / proposed over all steps can then exceed alpha, which only counts full-length steps)
         assert math.isclose(r["formula_tokens"], speculative.expected_tokens_per_step(r["alpha"], r["k"]), rel_tol=1e-9)
         assert r["spec_seconds"] > 0 and r["plain_seconds"] > 0
 
