@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from lecture_lib import fp8, gptq, kvcache, quant, rate_distortion as rd
-from lecture_lib import tinylm
+from lecture_lib import tinylm, training
+from lecture_lib.tinylm.train import sample_batch
 
 __all__ = [
     "EVAL_CHARS",
@@ -367,7 +368,8 @@ def _strip_fake_quant(model: nn.Module) -> nn.Module:
 def qat_finetune(model: nn.Module, bits: int, *, axis: int | None = 0, group_size: int | None = None,
                  steps: int = 100, batch_size: int = 16, lr: float = 5e-4, seed: int = 0,
                  fake_quant: bool = True, progress: Any = None) -> nn.Module:
-    """Fine-tune a copy of ``model`` for ``steps`` AdamW steps on the training split.
+    """Fine-tune a copy of ``model`` for ``steps`` AdamW steps on the training split (the course's shared
+    :func:`lecture_lib.training.train_step`, gradient clipping at 1.0).
 
     ``fake_quant=True`` (QAT): every Linear computes with ``fake_quantize(W, bits, axis, group_size)`` and the
     straight-through estimator passes gradients to the float weights. ``fake_quant=False``: the same fine-tuning
@@ -378,22 +380,15 @@ def qat_finetune(model: nn.Module, bits: int, *, axis: int | None = 0, group_siz
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be an int >= 0; got {steps!r}")
     quant.qrange(bits)
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)  # batches from a local generator; the global one is left alone
     work = _with_fake_quant(model, bits, axis, group_size) if fake_quant else copy.deepcopy(model)
     data = torch.tensor(tinylm.encode(tinylm.train_text()), dtype=torch.long)
     bs = model.config.block_size
-    opt = torch.optim.AdamW(work.parameters(), lr=lr, betas=(0.9, 0.99), weight_decay=0.0)
+    opt = training.make_optimizer(work, lr, weight_decay=0.0, decay_all=True)
     work.train()
     for step in range(steps):
-        starts = torch.randint(0, data.numel() - bs - 1, (batch_size,), generator=gen)
-        offs = torch.arange(bs)
-        xb, yb = data[starts[:, None] + offs], data[starts[:, None] + offs + 1]
-        loss = F.cross_entropy(work(xb).flatten(0, 1), yb.flatten())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(work.parameters(), 1.0)
-        opt.step()
+        xb, yb = sample_batch(data, bs, batch_size, gen)
+        training.train_step(work, opt, lambda: training.lm_gradients(work, xb, yb), grad_clip=1.0)
         if progress is not None:
             progress(step)
     work.eval()

@@ -34,6 +34,7 @@ import pandas as pd
 import torch
 
 from lecture_lib import batching as bt
+from lecture_lib._checks import integer, positive
 from lecture_lib import checkpointing as ck
 from lecture_lib import mixed_precision as mp
 from lecture_lib import tinylm
@@ -76,27 +77,11 @@ TRAINING_CONFIGS: dict[str, tuple[str, bool]] = {
 }
 
 
-def _int(name: str, value: Any, lo: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= {lo}; got {type(value).__name__}")
-    if value < lo:
-        raise ValueError(f"{name} must be an int >= {lo}; got {value}")
-    return int(value)
-
-
-def _pos(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive finite number; got {type(value).__name__}")
-    v = float(value)
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}")
-    return v
-
 
 # ------------------------------------------------------------------------------------------------ data
 def training_batches(n: int, *, batch_size: int = 8, block_size: int = 64, seed: int = 1) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """``n`` random ``(inputs, targets)`` windows of the tiny LM's training text (seeded, reproducible)."""
-    n, batch_size, block_size = _int("n", n), _int("batch_size", batch_size), _int("block_size", block_size)
+    n, batch_size, block_size = integer("n", n), integer("batch_size", batch_size), integer("block_size", block_size)
     if block_size > 128:
         raise ValueError(f"block_size must be <= 128 (the tiny LM's context); got {block_size}")
     ids = torch.tensor(tinylm.encode(tinylm.train_text()), dtype=torch.long)
@@ -109,7 +94,7 @@ def gradient_snapshot(name: str = "student", *, batch_size: int = 8, block_size:
     """The float32 gradients of ``loss_weight * loss`` of the trained model ``name`` on one seeded batch."""
     model = tinylm.load(name).train()
     (x, y), = training_batches(1, batch_size=batch_size, block_size=block_size, seed=seed)
-    _, grads = mp.precision_grads(model, x, y, precision="fp32", loss_scale=_pos("loss_weight", loss_weight))
+    _, grads = mp.precision_grads(model, x, y, precision="fp32", loss_scale=positive("loss_weight", loss_weight))
     return grads
 
 
@@ -152,7 +137,7 @@ def real_fp16_vanishing(name: str = "student", log2_scales: Sequence[int] = (0, 
     """
     model = tinylm.load(name).train()
     (x, y), = training_batches(1, batch_size=batch_size, block_size=block_size, seed=seed)
-    w = _pos("loss_weight", loss_weight)
+    w = positive("loss_weight", loss_weight)
     rows = []
     for e in log2_scales:
         s = 2.0 ** e * w
@@ -179,8 +164,8 @@ def precision_training(configs: Sequence[str] = tuple(TRAINING_CONFIGS), *, step
     update). Columns: config, step, loss (before the step), scale, skipped, vanished (fraction of values that are
     0 though the fp32 gradient of the same step is not).
     """
-    steps = _int("steps", steps)
-    w = _pos("loss_weight", loss_weight)
+    steps = integer("steps", steps)
+    w = positive("loss_weight", loss_weight)
     unknown = [c for c in configs if c not in TRAINING_CONFIGS]
     if unknown or not configs:
         raise ValueError(f"configs must be a non-empty list of {list(TRAINING_CONFIGS)}; got {list(configs)!r}")
@@ -191,25 +176,10 @@ def precision_training(configs: Sequence[str] = tuple(TRAINING_CONFIGS), *, step
         precision, scaled = TRAINING_CONFIGS[label]
         torch.manual_seed(seed)
         model = tinylm.TinyGPT(cfg).train()
-        opt = torch.optim.AdamW(model.parameters(), lr=lr)
         scaler = mp.LossScaler(init_scale=init_scale, growth_interval=growth_interval) if scaled else None
-        params = list(model.parameters())
-        for i, (x, y) in enumerate(batches):
-            s = scaler.scale if scaler is not None else 1.0
-            loss, grads = mp.precision_grads(model, x, y, precision=precision, loss_scale=s * w)
-            n_nonzero = sum(int((g != 0).sum()) for g in grads)
-            n_total = sum(g.numel() for g in grads)
-            for p, g in zip(params, grads):
-                p.grad = g / w
-            if scaler is None:
-                opt.step()
-                skipped = False
-            else:
-                skipped = not scaler.step(opt)
-                scaler.update()
-            opt.zero_grad(set_to_none=True)
-            rows.append({"config": label, "step": i, "loss": loss, "scale": s, "skipped": skipped,
-                         "zero_fraction": 1.0 - n_nonzero / n_total})
+        for st in mp.train_run(model, batches, precision=precision, scaler=scaler, lr=lr, loss_weight=w):
+            rows.append({"config": label, "step": st.step, "loss": st.loss, "scale": st.scale, "skipped": st.skipped,
+                         "zero_fraction": st.zero_fraction})
     return pd.DataFrame(rows)
 
 
@@ -227,7 +197,7 @@ def training_summary(runs: pd.DataFrame, *, last: int = 10) -> pd.DataFrame:
 def precision_step_times(name: str = "student", *, repeats: int = 7, batch_size: int = 8, block_size: int = 64,
                          clock: Callable[[], float] = time.perf_counter) -> dict[str, list[float]]:
     """Seconds of one forward + backward + AdamW step under fp32, bf16 and fp16 autocast, interleaved."""
-    repeats = _int("repeats", repeats)
+    repeats = integer("repeats", repeats)
     model = tinylm.load(name).train()
     opt = torch.optim.AdamW(model.parameters(), lr=0.0)  # lr 0: identical work every repeat
     (x, y), = training_batches(1, batch_size=batch_size, block_size=block_size, seed=0)
