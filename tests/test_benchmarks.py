@@ -61,7 +61,7 @@ def test_format_table_aligns_every_column() -> None:
 
 def test_run_all_prints_the_table() -> None:
     """A real (small) run: two of the quickest benchmarks, as ``make bench`` runs them all."""
-    proc = subprocess.run([sys.executable, str(BENCHMARKS[0].parent / "run_all.py"), "--only", "metrics,mixed_precision"],
+    proc = subprocess.run([sys.executable, str(BENCHMARKS[0].parent / "run_all.py"), "--only", "metrics,mixed_precision,serving"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout.splitlines()
@@ -69,6 +69,7 @@ def test_run_all_prints_the_table() -> None:
     assert out[header].split() == ["benchmark", "ours", "peer", "ratio", "goal", "met?"]
     body = out[header + 2:]
     assert any("prometheus_client" in line for line in body) and any("GradScaler" in line for line in body)
+    assert any("SimPy" in line for line in body) and not any("FAILED" in line for line in body)
     assert "ATen CPU capability" in proc.stdout
     with pytest.raises(SystemExit):
         run_all.main(["--only", "nonsense"])
