@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -248,11 +247,8 @@ def train_student(
 
     T = positive("T", T)
     alpha = fraction("alpha", alpha, what="the weight of the soft KD term")
-    for name, v, lo in (("steps", steps, 1), ("batch_size", batch_size, 1), ("log_every", log_every, 1), ("seed", seed, 0)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an int >= {lo}; got {v!r}")
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0; got {lr!r}")
+    steps, batch_size, log_every = integer("steps", steps), integer("batch_size", batch_size), integer("log_every", log_every)
+    seed, lr = integer("seed", seed, 0), positive("lr", lr)
     warmup = min(100, max(1, steps // 10)) if warmup is None else warmup
     if teacher is None and alpha > 0:
         raise ValueError("teacher must be a tiny-LM model when alpha > 0 (alpha = 0 trains without a teacher)")

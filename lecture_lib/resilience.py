@@ -29,6 +29,7 @@ import numpy as np
 
 from lecture_lib._checks import as_rng as _as_rng
 from lecture_lib._checks import integer as _integer
+from lecture_lib._checks import nonnegative as _nonnegative
 from lecture_lib._checks import positive as _positive
 
 __all__ = [
@@ -338,9 +339,7 @@ class Bulkhead:
 
     def __init__(self, max_concurrent: int, max_wait: float = 0.0) -> None:
         self.max_concurrent = _integer("max_concurrent", max_concurrent, 1)
-        if not (isinstance(max_wait, (int, float)) and math.isfinite(max_wait) and max_wait >= 0):
-            raise ValueError(f"max_wait must be a finite number of seconds >= 0; got {max_wait!r}")
-        self.max_wait = float(max_wait)
+        self.max_wait = _nonnegative("max_wait", max_wait, unit="seconds")
         self._sem = asyncio.Semaphore(self.max_concurrent)
         self.in_flight = 0
         self.peak = 0
@@ -567,8 +566,7 @@ def simulate_retry_storm(
     capacity = _integer("capacity", capacity, 1)
     max_attempts = _integer("max_attempts", max_attempts, 1)
     service_time = _positive("service_time", service_time)
-    if not (isinstance(outage, (int, float)) and math.isfinite(outage) and outage >= 0):
-        raise ValueError(f"outage must be a finite duration >= 0; got {outage!r}")
+    outage = _nonnegative("outage", outage, unit="seconds")
     if jitter not in JITTERS + ("additive",):
         raise ValueError(f"jitter must be one of {JITTERS + ('additive',)}; got {jitter!r}")
     rng = np.random.default_rng(seed)

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lecture_lib._checks import fraction, integer
+from lecture_lib._checks import fraction, integer, nonnegative
 
 __all__ = [
     "PROB_ATOL",
@@ -343,12 +343,7 @@ def _next_probs(logits: Tensor, temperature: float) -> Tensor:
 
 
 def _check_temperature(temperature) -> float:
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)):
-        raise TypeError(f"temperature must be a real number >= 0; got {type(temperature).__name__}")
-    t = float(temperature)
-    if not (math.isfinite(t) and t >= 0):
-        raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy); got {t}")
-    return t
+    return nonnegative("temperature", temperature)
 
 
 def _model_context(model) -> int | None:
