@@ -128,7 +128,8 @@ def test_widget_updates_draw_outside_pyplot(name, monkeypatch):
 
 
 #: Widgets that build their figure once and update it in place (a new figure per move is what made them slow).
-IN_PLACE = ["A weight", "A fp8", "B temperature", "B acceptance", "D policy"]
+IN_PLACE = ["A weight", "A fp8", "B temperature", "B acceptance", "C slo", "C find bug", "C buckets", "D policy",
+            "E batching"]
 
 
 @pytest.mark.parametrize("name", IN_PLACE)

@@ -40,6 +40,14 @@ _ALERT_COLORS = {"fast burn": "#e53935", "medium burn": "#fb8c00", "slow burn": 
                  "lecture: 1 h >= 14.4 and 6 h >= 6": "#8e24aa", "naive: 5 min >= 14.4": "#757575"}
 
 
+def _redraw(drawn: list[Any], draw: Any) -> plt.Figure:
+    """A widget's one figure: ``draw(None)`` makes it, later ``draw(ax)`` redraws into its cleared axes, so the
+    layout found on the first show is kept (:func:`lecture_lib.viz.figures.png` then draws without it)."""
+    fig = draw(drawn[0].axes[0] if drawn else None)
+    drawn[:] = [fig]
+    return fig
+
+
 # ------------------------------------------------------------------------------------------------ SLO
 def format_slo_summary(summary: dict[str, Any], slo_target: float, error_rate: float) -> str:
     """The widget's text: budget, burn rate, time to exhaustion and which alerts fire."""
@@ -54,17 +62,22 @@ def format_slo_summary(summary: dict[str, Any], slo_target: float, error_rate: f
             f"  alerts that fire  : {firing}")
 
 
-def plot_budget(slo_target: float, error_rate: float, *, pyplot: bool = True) -> plt.Figure:
+def plot_budget(slo_target: float, error_rate: float, *, pyplot: bool = True, ax: Any = None) -> plt.Figure:
     """Budget left (%) over time at a constant error rate, with the moment each multiwindow alert fires.
 
-    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`);
+    ``ax``: draw into these (cleared) axes of an existing figure instead of a new one (the widget's redraw).
     """
     s = ex.slo_summary(slo_target, error_rate)
     tte = s["exhaustion_hours"]
     horizon = 720.0 if math.isinf(tte) else min(720.0, 1.15 * tte)
     t = np.linspace(0, horizon, 200)
     left = np.clip(100 * (1 - s["burn_rate"] * t / 720.0), 0, 100)
-    fig, ax = figures.subplots(figsize=(6.4, 3.4), pyplot=pyplot)
+    if ax is None:
+        fig, ax = figures.subplots(figsize=(6.4, 3.4), pyplot=pyplot)
+    else:  # a widget redraws into its figure (same place, same layout)
+        fig = ax.figure
+        ax.cla()
     _ = ax.plot(t, left, color="black", label=f"budget left (burn rate {s['burn_rate']:.3g})")
     for name, row in s["alerts"].iterrows():
         d = row["detection (min)"] / 60
@@ -88,23 +101,30 @@ def slo_widget() -> Any:
                             readout_format=".2e", continuous_update=False)
 
     panel = figures.Panel()
+    drawn: list[Any] = []
 
     def show(slo_target: float, error_rate: float) -> None:
         s = ex.slo_summary(slo_target, error_rate)
         text = format_slo_summary(s, slo_target, error_rate) + "\n\n" + s["alerts"].round(3).to_string()
-        panel.show(plot_budget(slo_target, error_rate, pyplot=False), text=text)
+        panel.show(_redraw(drawn, lambda ax: plot_budget(slo_target, error_rate, pyplot=False, ax=ax)), text=text)
 
     figures.live({"slo_target": target, "error_rate": rate}, show, panel)
     return w.VBox([w.HBox([target, rate]), panel.widget])
 
 
 # --------------------------------------------------------------------------------------- find a bug
-def plot_find_bug(summary: dict[str, Any], n: int, p: float, delta: float, *, pyplot: bool = True) -> plt.Figure:
+def plot_find_bug(summary: dict[str, Any], n: int, p: float, delta: float, *, pyplot: bool = True,
+                  ax: Any = None) -> plt.Figure:
     """``P(find)`` against the number of cases, with ``n`` and the cases needed marked.
 
-    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`);
+    ``ax``: draw into these (cleared) axes of an existing figure instead of a new one (the widget's redraw).
     """
-    fig, ax = figures.subplots(figsize=(6.4, 3.4), pyplot=pyplot)
+    if ax is None:
+        fig, ax = figures.subplots(figsize=(6.4, 3.4), pyplot=pyplot)
+    else:  # a widget redraws into its figure (same place, same layout)
+        fig = ax.figure
+        ax.cla()
     _ = ax.plot(summary["n"], 100 * summary["curve"], color="#1e88e5", label=f"1 - (1 - p)^n, p = {p:g}")
     _ = ax.axhline(100 * (1 - delta), color="gray", ls=":", label=f"target {100 * (1 - delta):g} %")
     need = summary["cases_needed"]
@@ -129,24 +149,31 @@ def find_bug_widget() -> Any:
                           readout_format=".3f", continuous_update=False)
 
     panel = figures.Panel()
+    drawn: list[Any] = []
 
     def show(n: int, p: float, delta: float) -> None:
         s = ex.find_bug_summary(n, p, delta)
         text = (f"P(find) with {n} cases = {100 * s['p_find']:.4g} %; confidence {100 * (1 - delta):g} % needs "
                 f"{s['cases_needed']} cases (approximation ln(1/δ)/p = {s['approx_needed']:.1f})")
-        panel.show(plot_find_bug(s, n, p, delta, pyplot=False), text=text)
+        panel.show(_redraw(drawn, lambda ax: plot_find_bug(s, n, p, delta, pyplot=False, ax=ax)), text=text)
 
     figures.live({"n": n, "p": p, "delta": delta}, show, panel)
     return w.VBox([w.HBox([n, p, delta]), panel.widget])
 
 
 # ----------------------------------------------------------------------------------------- buckets
-def plot_buckets(samples: np.ndarray, result: dict[str, Any], *, title: str = "", pyplot: bool = True) -> plt.Figure:
+def plot_buckets(samples: np.ndarray, result: dict[str, Any], *, title: str = "", pyplot: bool = True,
+                 ax: Any = None) -> plt.Figure:
     """Latency histogram (log x) with the bucket bounds, the exact p99 and the bucket estimate.
 
-    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`);
+    ``ax``: draw into these (cleared) axes of an existing figure instead of a new one (the widget's redraw).
     """
-    fig, ax = figures.subplots(figsize=(6.4, 3.4), pyplot=pyplot)
+    if ax is None:
+        fig, ax = figures.subplots(figsize=(6.4, 3.4), pyplot=pyplot)
+    else:  # a widget redraws into its figure (same place, same layout)
+        fig = ax.figure
+        ax.cla()
     x = np.asarray(samples)
     edges = np.logspace(np.log10(x.min()), np.log10(x.max()), 80)
     _ = ax.hist(x, bins=edges, color="#90caf9", label="latencies")
@@ -171,13 +198,14 @@ def bucket_widget(samples: np.ndarray) -> Any:
     count = w.IntSlider(value=12, min=3, max=60, description="buckets", continuous_update=False)
 
     panel = figures.Panel()
+    drawn: list[Any] = []
 
     def show(kind: str, count: int) -> None:
         r = ex.bucket_error(kind, count, samples)
         text = (f"{kind}, {r['buckets']} buckets (with +Inf): estimate {1000 * r['estimate']:.2f} ms, exact "
                 f"{1000 * r['exact']:.2f} ms, error {1000 * r['abs_error']:.2f} ms ({100 * r['rel_error']:.3g} %), "
                 f"width of the bucket holding p99 {1000 * r['bucket_width']:.1f} ms")
-        panel.show(plot_buckets(samples, r, pyplot=False), text=text)
+        panel.show(_redraw(drawn, lambda ax: plot_buckets(samples, r, pyplot=False, ax=ax)), text=text)
 
     figures.live({"kind": kind, "count": count}, show, panel)
     return w.VBox([w.HBox([kind, count]), panel.widget])
