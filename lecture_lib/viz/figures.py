@@ -174,7 +174,10 @@ class Panel:
         picture = png(fig, redraw=redraw, moving=moving, background=background)
         if text is not None:
             self.text.value = f'<pre class="lecture26-text">{html.escape(text)}</pre>'
-        self.image.value = picture
+        if bytes(self.image.value) == picture:
+            self.image.send_state("value")  # same pixels: shown again all the same, so every change gets its picture
+        else:
+            self.image.value = picture
 
     def show_error(self, error: BaseException) -> None:
         """Put ``error``'s traceback where the text goes (the picture keeps its last state)."""
