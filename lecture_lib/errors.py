@@ -38,17 +38,11 @@ Collect-all (``ExceptionGroup``) costs all ``n`` checks but reports every proble
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NoReturn, TypeVar, Union
 
 import numpy as np
-
-if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
-    _ExceptionGroup = ExceptionGroup  # noqa: F821
-else:  # pragma: no cover
-    from exceptiongroup import ExceptionGroup as _ExceptionGroup  # installed with hypothesis on 3.10
 
 __all__ = [
     "ApplicationError",
@@ -312,7 +306,7 @@ def validate_collect_all(value: Any, validators: Sequence[Validator]) -> int:
         except ValueError as exc:
             problems.append(exc)
     if problems:
-        raise _ExceptionGroup(f"{len(problems)} of {len(validators)} checks failed", problems)
+        raise ExceptionGroup(f"{len(problems)} of {len(validators)} checks failed", problems)
     return len(validators)
 
 
@@ -369,7 +363,7 @@ def simulate_validation_steps(
             calls[0] = 0
             try:
                 run(None, validators)
-            except (ValueError, _ExceptionGroup):
+            except (ValueError, ExceptionGroup):
                 pass
             totals[k] += calls[0]
     return totals[0] / n_trials, totals[1] / n_trials

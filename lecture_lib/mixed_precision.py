@@ -26,9 +26,11 @@ multiply ``s`` by ``backoff_factor``; after ``growth_interval`` clean steps in a
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
 import numbers
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +42,7 @@ from lecture_lib.training import make_optimizer, train_step
 
 __all__ = [
     "PRECISIONS",
+    "autocast",
     "TrainStepStats",
     "count_vanished",
     "mixed_precision_step",
@@ -555,7 +558,28 @@ class LossScaler:
 # ---------------------------------------------------------------------------------------------------
 # Training steps in reduced precision (on CPU)
 # ---------------------------------------------------------------------------------------------------
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("fp32", "bf16", "fp16", "fp64")
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+#: float64 gradient entries below this fraction of their tensor's largest are rounding noise of an exact 0.
+_EXACT_ZERO = 1e-10
+
+
+@contextlib.contextmanager
+def autocast(precision: str) -> Iterator[None]:
+    """``torch.autocast("cpu")`` in ``precision`` ("bf16" or "fp16"), with attention computed by its plain formula.
+
+    Inside, matrix multiplies run in 16 bits while LayerNorm, softmax and the loss stay float32 (torch's CPU
+    autocast lists). Attention is pinned to the reference ("math") implementation of
+    ``scaled_dot_product_attention``: torch's fused CPU kernels choose their 16-bit code path from the CPU's
+    instruction set (AMX, AVX512-BF16, VNNI, ...) and some of them exist only on some CPUs, so the same cell
+    would compute differently, or fail, on another machine. Part E Zone 5 uses it for every 16-bit run.
+    """
+    if precision not in _AUTOCAST_DTYPES:
+        raise ValueError(f"precision must be one of {tuple(_AUTOCAST_DTYPES)} for autocast; got {precision!r}")
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    with torch.autocast("cpu", dtype=_AUTOCAST_DTYPES[precision]), sdpa_kernel(SDPBackend.MATH):
+        yield
 
 
 def _check_batch(idx, targets) -> None:
@@ -578,14 +602,20 @@ def precision_grads(
 
     What is real and what is emulated on a CPU:
 
-    * ``"fp32"``: plain float32 (the reference).
+    * ``"fp32"``: plain float32.
+    * ``"fp64"``: the step computed in float64 on a copy of the model, gradients rounded once to float32. The
+      rounding of float32 sums depends on the CPU's kernels (a different order on another CPU); float64 noise
+      is far below float32's last bit, so these gradients are the same float32 values on every CPU: the
+      reference for counting what 16-bit arithmetic loses. Entries below ``1e-10`` of their tensor's largest
+      are rounding noise of a gradient that is exactly zero (attention's key bias gets none: softmax ignores a
+      constant added to a whole row of scores) and are returned as 0.
     * ``"bf16"``: real. ``torch.autocast("cpu", dtype=torch.bfloat16)`` runs the matrix multiplies (and
       their backward) in bfloat16; LayerNorm, embeddings, softmax and the loss stay float32.
     * ``"fp16"``, ``emulate=False``: real float16 arithmetic, the same way with
       ``torch.autocast("cpu", dtype=torch.float16)``: activation gradients flowing through the matmuls
       are float16, so small ones really vanish; the parameters' gradients arrive as float32.
-    * ``"fp16"``, ``emulate=True``: float32 forward and backward of ``loss * scale``, then every
-      parameter gradient is cast to float16 and back. This models float16 gradient *storage* only (every
+    * ``"fp16"``, ``emulate=True``: the exact (``"fp64"``) gradients of ``loss * scale``, each cast to float16
+      and back. This models float16 gradient *storage* only (every
       parameter, including LayerNorm and embeddings), not float16 arithmetic inside the backward pass.
 
     Gradients are returned as float32 tensors, still multiplied by ``loss_scale``; ``p.grad`` is cleared.
@@ -596,24 +626,28 @@ def precision_grads(
     s = _check_scale(loss_scale)
     if emulate and precision != "fp16":
         raise ValueError("emulate=True applies to precision='fp16' only (bf16 autocast is real on CPU)")
-    params = [p for p in model.parameters() if p.requires_grad]
-    model.zero_grad(set_to_none=True)
-    autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision) if not emulate else None
+    exact = precision == "fp64" or emulate
+    work = copy.deepcopy(model).double() if exact else model
+    params = [p for p in work.parameters() if p.requires_grad]
+    work.zero_grad(set_to_none=True)
     with torch.enable_grad():
-        if autocast_dtype is None:
-            logits = model(idx)
+        if exact or precision == "fp32":
+            logits = work(idx)
         else:
-            with torch.autocast("cpu", dtype=autocast_dtype):
-                logits = model(idx)
-        loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
+            with autocast(precision):
+                logits = work(idx)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).to(torch.float64 if exact else torch.float32),
+                                                 targets.reshape(-1))
         (loss * s).backward()
     grads = []
     for p in params:
         g = p.grad if p.grad is not None else torch.zeros_like(p)
+        if exact:
+            g = torch.where(g.abs() <= _EXACT_ZERO * g.abs().max(), torch.zeros_like(g), g)
         if emulate:
-            g = g.to(torch.float16).to(torch.float32)
-        grads.append(g.detach().clone())
-    model.zero_grad(set_to_none=True)
+            g = g.to(torch.float16)
+        grads.append(g.detach().to(torch.float32).clone())
+    work.zero_grad(set_to_none=True)
     return float(loss.detach()), grads
 
 

@@ -3,10 +3,8 @@
 * Shared by the test modules: matplotlib's off-screen ``Agg`` backend, and the ``tiny_lms`` fixture
   (the shipped tiny-LM teacher and student).
 
-* Notebook kernels started by nbval inherit this process's environment, so it is fixed here before any
-  kernel starts: one OpenMP thread, a fixed hash seed, a fixed ``SOURCE_DATE_EPOCH`` (the same values
-  ``tools/run_notebooks.py`` uses when it stores the outputs).
-* ``--nbval-sanitize-with`` is resolved against the repository root, so ``pytest`` works from any folder.
+* What every run needs, also ``pytest notebooks/`` alone (the kernels' environment, tolerance tags, the
+  sanitize file's path), lives in the repository's top-level ``conftest.py``.
 * A full run (``pytest`` / ``make test`` without paths) that collects nothing, or suspiciously little,
   fails loudly instead of passing quietly: see ``MIN_FULL_SUITE_ITEMS``.
 * On CI (``CI=true``) a skipped ``browser`` test (no Chromium, no playwright) is reported as a failure:
@@ -29,20 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools.run_notebooks import KERNEL_ENV  # noqa: E402
-
 #: A full run collecting fewer items than this is treated as broken configuration, not as success.
 MIN_FULL_SUITE_ITEMS = 20
 NOTEBOOK_FOLDERS = ("notebooks", "solutions", "exercises")
-
-for _name, _value in KERNEL_ENV.items():
-    if _name == "MPLBACKEND":
-        # Set only for kernels: ipykernel chooses the inline backend itself when MPLBACKEND is unset,
-        # whereas a non-inline value inherited from the shell would drop every figure from the outputs.
-        if os.environ.get(_name, _value) != _value:
-            del os.environ[_name]
-        continue
-    os.environ[_name] = _value
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +41,6 @@ def tiny_lms():
 
     torch.set_num_threads(1)
     return tinylm.load("teacher"), tinylm.load("student")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    sanitize = getattr(config.option, "nbval_sanitize_with", None)
-    if sanitize and not Path(sanitize).is_absolute() and not Path(sanitize).exists():
-        config.option.nbval_sanitize_with = str(config.rootpath / sanitize)
 
 
 def _is_full_run(config: pytest.Config) -> bool:

@@ -470,7 +470,7 @@ def test_part_key() -> None:
 
 
 def test_ci_guard_fails_a_skipped_browser_test_only_on_ci() -> None:
-    from conftest import ci_browser_skip_problem
+    from tests.conftest import ci_browser_skip_problem
 
     reason = "browser tests need Chromium at /usr/bin/chromium"
     assert "skipped on CI" in ci_browser_skip_problem(True, True, reason, {"CI": "true"})

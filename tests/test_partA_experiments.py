@@ -227,3 +227,13 @@ def test_widgets_build():
     ui2 = V.fp8_widget()
     assert len(ui2.children) == 3
     plt.close("all")
+
+
+def test_qat_finetune_dtype_is_checked():
+    import torch
+
+    from lecture_lib import tinylm
+    from lecture_lib.experiments import partA as E
+
+    with pytest.raises(ValueError, match="dtype must be torch.float32 or torch.float64"):
+        E.qat_finetune(tinylm.load("student"), 3, steps=0, dtype=torch.float16)

@@ -118,8 +118,12 @@ def environment_problems(env_text: str, pyproject: dict) -> list[str]:
         conda_spec, pypi_spec = SpecifierSet(conda[name].replace(" ", "")), SpecifierSet(pypi[name])
         pins = [s.version for s in pypi_spec if s.operator == "=="]
         if pins:
-            if not all(conda_spec.contains(v) for v in pins):
-                problems.append(f"{name}: environment.yml range {conda_spec} excludes pyproject's pin {pins}")
+            exact = [s.version for s in conda_spec if s.operator == "=="]
+            # an exact pin in pyproject (torch) is pinned exactly on conda-forge too: the same version, or the
+            # nearest one conda-forge builds (the README then says which one Binder gets)
+            if len(exact) != 1 or len(conda_spec) != 1:
+                problems.append(f"{name}: pyproject pins {pins}; environment.yml must pin one exact version "
+                                f"(==X.Y.Z), got {conda_spec or 'no range'}")
         elif conda_spec != pypi_spec:
             problems.append(f"{name}: environment.yml has {conda_spec or 'no range'}, pyproject.toml {pypi_spec}")
     if not re.search(r"^\s+-\s+python=3\.11\s*$", env_text, re.MULTILINE):
@@ -157,6 +161,27 @@ def test_readme_shows_the_grade_command_and_zone_format() -> None:
     for i, name in enumerate(("Quickstart", "Hands-on", "Intuition", "Math", "Implementation", "Experiments",
                               "Advanced", "Review")):
         assert f"`## Zone {i} — {name}`" in text
+
+
+def binder_torch(env_text: str) -> str:
+    """The torch version environment.yml pins for Binder (conda-forge's pytorch-cpu)."""
+    m = re.search(r"^\s+-\s+pytorch-cpu==([0-9.]+)\s*(#.*)?$", env_text, re.MULTILINE)
+    if not m:
+        raise ValueError("environment.yml must pin pytorch-cpu==X.Y.Z")
+    return m[1]
+
+
+def test_readme_says_which_torch_binder_gets() -> None:
+    version = binder_torch((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    readme = README.read_text(encoding="utf-8")
+    assert f"Binder runs torch {version}" in readme, f"README must say that Binder runs torch {version} (environment.yml)"
+    pin = re.search(r'"torch==([0-9.]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"))[1]
+    assert f"torch {pin}" in readme, "README must name the torch the stored outputs were recorded with"
+
+
+def test_binder_torch_parser_rejects_a_range() -> None:
+    with pytest.raises(ValueError, match="pytorch-cpu"):
+        binder_torch("dependencies:\n  - pytorch-cpu>=2,<3\n")
 
 
 def test_environment_yml_matches_pyproject() -> None:
@@ -223,7 +248,7 @@ channels:
   - nodefaults
 dependencies:
   - python=3.11
-  - pytorch-cpu>=2,<3
+  - pytorch-cpu==2.12.1
   - matplotlib-base>=3,<4
   - ml_dtypes>=0.5,<1
 """
@@ -241,13 +266,14 @@ def test_good_environment_passes() -> None:
         GOOD_ENV.replace("  - matplotlib-base>=3,<4\n", ""),  # a package missing
         GOOD_ENV + "  - requests>=2,<3\n",  # an extra package
         GOOD_ENV.replace("matplotlib-base>=3,<4", "matplotlib-base>=3,<5"),  # different range
-        GOOD_ENV.replace("pytorch-cpu>=2,<3", "pytorch-cpu>=2.14,<3"),  # excludes torch's pin
+        GOOD_ENV.replace("pytorch-cpu==2.12.1", "pytorch-cpu>=2.14,<3"),  # a range, not an exact pin
+        GOOD_ENV.replace("pytorch-cpu==2.12.1", "pytorch-cpu"),  # no pin at all
         GOOD_ENV.replace("python=3.11", "python=3.12"),
         GOOD_ENV.replace("  - nodefaults\n", "  - defaults\n"),
         GOOD_ENV + "  - pip:\n    - lecture26\n",
         GOOD_ENV + "  # see https://example.org\n",
     ],
-    ids=["missing", "extra", "range", "torch-pin", "python", "channel", "pip-section", "url"],
+    ids=["missing", "extra", "range", "torch-range", "torch-unpinned", "python", "channel", "pip-section", "url"],
 )
 def test_environment_mismatch_is_flagged(bad: str) -> None:
     assert environment_problems(bad, GOOD_PYPROJECT) != []

@@ -367,9 +367,14 @@ def _strip_fake_quant(model: nn.Module) -> nn.Module:
 
 def qat_finetune(model: nn.Module, bits: int, *, axis: int | None = 0, group_size: int | None = None,
                  steps: int = 100, batch_size: int = 16, lr: float = 5e-4, seed: int = 0,
-                 fake_quant: bool = True, progress: Any = None) -> nn.Module:
+                 fake_quant: bool = True, progress: Any = None, dtype: torch.dtype = torch.float64) -> nn.Module:
     """Fine-tune a copy of ``model`` for ``steps`` AdamW steps on the training split (the course's shared
     :func:`lecture_lib.training.train_step`, gradient clipping at 1.0).
+
+    The fine-tuning runs in ``dtype`` (float64 by default) and the result is returned as float32. Precision is
+    not the lesson here, portability is the reason: a few hundred low-bit steps amplify float32 rounding, and
+    float32 sums come out in a different order on another CPU (another kernel), so a float32 run ends a
+    percent or so apart from machine to machine. In float64 the runs agree to far below what is printed.
 
     ``fake_quant=True`` (QAT): every Linear computes with ``fake_quantize(W, bits, axis, group_size)`` and the
     straight-through estimator passes gradients to the float weights. ``fake_quant=False``: the same fine-tuning
@@ -381,7 +386,10 @@ def qat_finetune(model: nn.Module, bits: int, *, axis: int | None = 0, group_siz
         raise ValueError(f"steps must be an int >= 0; got {steps!r}")
     quant.qrange(bits)
     gen = torch.Generator().manual_seed(seed)  # batches from a local generator; the global one is left alone
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be torch.float32 or torch.float64; got {dtype!r}")
     work = _with_fake_quant(model, bits, axis, group_size) if fake_quant else copy.deepcopy(model)
+    work = work.to(dtype)
     data = torch.tensor(tinylm.encode(tinylm.train_text()), dtype=torch.long)
     bs = model.config.block_size
     opt = training.make_optimizer(work, lr, weight_decay=0.0, decay_all=True)
@@ -392,6 +400,7 @@ def qat_finetune(model: nn.Module, bits: int, *, axis: int | None = 0, group_siz
         if progress is not None:
             progress(step)
     work.eval()
+    work = work.to(torch.float32)
     return _strip_fake_quant(work) if fake_quant else work
 
 

@@ -91,10 +91,13 @@ def training_batches(n: int, *, batch_size: int = 8, block_size: int = 64, seed:
 
 def gradient_snapshot(name: str = "student", *, batch_size: int = 8, block_size: int = 64, seed: int = 0,
                       loss_weight: float = 1.0) -> list[torch.Tensor]:
-    """The float32 gradients of ``loss_weight * loss`` of the trained model ``name`` on one seeded batch."""
+    """The gradients of ``loss_weight * loss`` of the trained model ``name`` on one seeded batch, as float32.
+
+    Computed in float64 and rounded once (``precision="fp64"``), so they are the same values on every CPU.
+    """
     model = tinylm.load(name).train()
     (x, y), = training_batches(1, batch_size=batch_size, block_size=block_size, seed=seed)
-    _, grads = mp.precision_grads(model, x, y, precision="fp32", loss_scale=positive("loss_weight", loss_weight))
+    _, grads = mp.precision_grads(model, x, y, precision="fp64", loss_scale=positive("loss_weight", loss_weight))
     return grads
 
 
@@ -131,9 +134,10 @@ def real_fp16_vanishing(name: str = "student", log2_scales: Sequence[int] = (0, 
                         loss_weight: float = 1.0, batch_size: int = 8, block_size: int = 64, seed: int = 0) -> pd.DataFrame:
     """Vanished and overflowed gradient values in real fp16 autocast vs the cast-after-scaling emulation.
 
-    Reference: the fp32 gradients of the same step times the same scale. ``real``: ``torch.autocast`` in
-    float16 (activation gradients inside the backward pass are fp16 too); ``emulated``: fp32 backward, then every
-    parameter gradient cast to fp16 (storage only). Fractions are of the reference's nonzero values.
+    Reference: the exact gradients of the same step times the same scale (computed in float64, rounded to
+    float32). ``real``: ``torch.autocast`` in float16 (activation gradients inside the backward pass are fp16
+    too); ``emulated``: every exact parameter gradient cast to fp16 (storage only). Fractions are of the
+    reference's nonzero values.
     """
     model = tinylm.load(name).train()
     (x, y), = training_batches(1, batch_size=batch_size, block_size=block_size, seed=seed)
@@ -141,7 +145,7 @@ def real_fp16_vanishing(name: str = "student", log2_scales: Sequence[int] = (0, 
     rows = []
     for e in log2_scales:
         s = 2.0 ** e * w
-        _, ref = mp.precision_grads(model, x, y, precision="fp32", loss_scale=s)
+        _, ref = mp.precision_grads(model, x, y, precision="fp64", loss_scale=s)
         _, real = mp.precision_grads(model, x, y, precision="fp16", loss_scale=s)
         _, emu = mp.precision_grads(model, x, y, precision="fp16", loss_scale=s, emulate=True)
         c_real, c_emu = mp.count_vanished(real, ref), mp.count_vanished(emu, ref)
@@ -201,16 +205,16 @@ def precision_step_times(name: str = "student", *, repeats: int = 7, batch_size:
     model = tinylm.load(name).train()
     opt = torch.optim.AdamW(model.parameters(), lr=0.0)  # lr 0: identical work every repeat
     (x, y), = training_batches(1, batch_size=batch_size, block_size=block_size, seed=0)
-    dtypes = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-    out: dict[str, list[float]] = {k: [] for k in dtypes}
+    precisions = ("fp32", "bf16", "fp16")
+    out: dict[str, list[float]] = {k: [] for k in precisions}
     for r in range(repeats + 1):
-        for key, dt in dtypes.items():
+        for key in precisions:
             opt.zero_grad(set_to_none=True)
             t0 = clock()
-            if dt is None:
+            if key == "fp32":
                 loss = ck.lm_loss(model, x, y)
             else:
-                with torch.autocast("cpu", dtype=dt):
+                with mp.autocast(key):
                     loss = ck.lm_loss(model, x, y)
             loss.backward()
             opt.step()
