@@ -5,7 +5,8 @@
 #                then every notebook once more computed the way another CPU would (ATEN_CPU_CAPABILITY=default)
 #   make grade - grade every exercise notebook (PART=B: only Part B's); works from notebooks/ and exercises/ too
 # For maintainers:
-#   make notebooks - regenerate exercises/ from solutions/ and re-execute every notebook, storing outputs
+#   make notebooks - regenerate exercises/ from solutions/ and re-execute every notebook, storing outputs;
+#                    then regenerate docs/lecture_checks.md from the notebooks' "Lecture check" callouts
 #   make bench     - run every benchmark in benchmarks/ quickly and print one table (ratio vs goal)
 #
 # Variables: PORT=8888 (JupyterLab port), LAB_ARGS="--no-browser ..." (extra JupyterLab options),
@@ -60,6 +61,7 @@ grade: $(STAMP) $(KERNEL)
 notebooks: $(STAMP) $(KERNEL)
 	$(PY) tools/make_exercises.py
 	$(RUN_ENV) $(PY) tools/run_notebooks.py $(NOTEBOOKS)
+	$(PY) tools/make_ledger.py
 
 test: $(STAMP) $(KERNEL)
 	$(RUN_ENV) $(PY) -m pytest $(PYTEST_ARGS)

@@ -561,7 +561,7 @@ def simulate_noisy_draft(
     and ``acceptance`` = E[sum min(p, q)] with p = softmax(z), q = softmax(z + eps) (sampling acceptance),
     plus ``pairwise_flip`` = P(sign(dz) != sign(dz + deps)) for two classes = arctan(sigma_eps/sigma_z)/pi,
     with its closed form. The lecture's Q(4.47) ~ 4e-6 fixes |dz| at one standard deviation; averaging
-    over dz gives ~7 % (errata rows 77-82).
+    over dz gives ~7 % (lecture §3.B.3, boss battle).
     """
     n_classes = integer("n_classes", n_classes, 2)
     n = integer("n", n, 1)

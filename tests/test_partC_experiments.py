@@ -187,8 +187,10 @@ def test_result_and_exception_pipelines_agree():
 
 def test_claim_table_recomputes_the_corrected_values():
     t = ex.claim_table()
-    assert t.loc[100, "recomputed"] == "299" and t.loc[93, "recomputed"] == "2.0 %"
-    assert t.loc[89, "recomputed"].startswith("990th smallest")
+    assert t.loc["cases for p = 0.01, delta = 0.05", "recomputed"] == "299"
+    assert t.loc["budget spent by burn 14.4 in 1 h", "recomputed"] == "2.0 %"
+    assert t.loc["x_(ceil(0.99*1000)) is the ...-th value", "recomputed"].startswith("990th smallest")
+    assert t.index.is_unique and set(t["lecture §"]) <= {"§3.C.1", "§3.C.2", "§3.C.3", "§3.C.4"}
     assert set(t["verdict"]) <= {"correct", "wrong", "misleading"}
 
 

@@ -587,37 +587,38 @@ def handle_request_exceptions(raw: str) -> tuple[str, int]:
 
 
 def claim_table() -> pd.DataFrame:
-    """Errata rows 83-109 that have a number: the lecture's value and the value recomputed with lecture_lib."""
+    """The lecture's Part C claims that have a number (§3.C.1-§3.C.4): its value and the value recomputed with
+    lecture_lib, indexed by the claim."""
     obs = observability
     rows = [
-        (83, "P(collision), 10^15 random 128-bit trace ids", "1.5e-9", f"{obs.collision_probability(1e15, 128):.3g}",
+        ("§3.C.2", "P(collision), 10^15 random 128-bit trace ids", "1.5e-9", f"{obs.collision_probability(1e15, 128):.3g}",
          "correct"),
-        (84, "64-bit span ids: collisions 'dangerous' from n", "~1e12",
+        ("§3.C.2", "64-bit span ids: collisions 'dangerous' from n", "~1e12",
          f"1 % at {obs.ids_for_collision_probability(0.01, 64):.2g}, 50 % at "
          f"{obs.ids_for_collision_probability(0.5, 64):.2g}", "misleading"),
-        (86, "cardinality 10^6 x 100 x 50", "5e9",
+        ("§3.C.2", "cardinality 10^6 x 100 x 50", "5e9",
          f"{obs.cardinality({'user_id': 10**6, 'endpoint': 100, 'status': 50}):.2g}", "correct"),
-        (89, "x_(ceil(0.99*1000)) is the ...-th value", "990th largest",
+        ("§3.C.3", "x_(ceil(0.99*1000)) is the ...-th value", "990th largest",
          f"{math.ceil(0.99 * 1000)}th smallest = {1000 - math.ceil(0.99 * 1000) + 1}th largest", "wrong"),
-        (91, "budget of 99 % over 30 days", "25920 s = 7.2 h",
+        ("§3.C.3", "budget of 99 % over 30 days", "25920 s = 7.2 h",
          f"{slo.error_budget_time(0.99):.0f} s = {slo.error_budget_time(0.99) / slo.HOUR:.1f} h", "correct"),
-        (93, "budget spent by burn 14.4 in 1 h", "5 %", f"{100 * slo.budget_consumed(14.4, slo.HOUR):.1f} %",
+        ("§3.C.3", "budget spent by burn 14.4 in 1 h", "5 %", f"{100 * slo.budget_consumed(14.4, slo.HOUR):.1f} %",
          "wrong"),
-        (94, "time to exhaustion, 99.9 %, 1 % errors, nothing spent", "(1-SLO)/err = 0.1 (no unit)",
+        ("§3.C.3", "time to exhaustion, 99.9 %, 1 % errors, nothing spent", "(1-SLO)/err = 0.1 (no unit)",
          f"{slo.time_to_exhaustion(0.999, 0.01) / slo.DAY:.1f} days", "wrong"),
-        (99, "M/M/1 L at rho 0.7 and 0.9, ratio", "2.3, 9.0, ~4x",
+        ("§3.C.3", "M/M/1 L at rho 0.7 and 0.9, ratio", "2.3, 9.0, ~4x",
          f"{queueing.mm1(7, 10).L:.3f}, {queueing.mm1(9, 10).L:.1f}, "
          f"{queueing.mm1(9, 10).L / queueing.mm1(7, 10).L:.2f}x", "correct"),
-        (100, "cases for p = 0.01, delta = 0.05", "298", f"{stats.cases_needed(0.01, 0.05)}", "wrong"),
-        (101, "P(find) with 100 and 256 cases", "63.4 %, 92.3 %",
+        ("§3.C.4", "cases for p = 0.01, delta = 0.05", "298", f"{stats.cases_needed(0.01, 0.05)}", "wrong"),
+        ("§3.C.4", "P(find) with 100 and 256 cases", "63.4 %, 92.3 %",
          f"{100 * stats.prob_find_bug(0.01, 100):.2f} %, {100 * stats.prob_find_bug(0.01, 256):.2f} %", "correct"),
-        (103, "P(find) with 1000 cases", "> 99.996 %", f"{100 * stats.prob_find_bug(0.01, 1000):.5f} %", "wrong"),
-        (107, "Cohen's d 'medium' band", "0.2-0.8", "small 0.2, medium 0.5, large 0.8", "wrong"),
-        (108, "fail-fast E[steps], p = [0.1, 0.2, 0.3]", "< 3",
+        ("§3.C.4", "P(find) with 1000 cases", "> 99.996 %", f"{100 * stats.prob_find_bug(0.01, 1000):.5f} %", "wrong"),
+        ("§3.C.4", "Cohen's d 'medium' band", "0.2-0.8", "small 0.2, medium 0.5, large 0.8", "wrong"),
+        ("§3.C.1", "fail-fast E[steps], p = [0.1, 0.2, 0.3]", "< 3",
          f"{errors.expected_steps_fail_fast([0.1, 0.2, 0.3]):.2f}", "correct"),
     ]
-    return pd.DataFrame(rows, columns=["errata row", "claim", "lecture", "recomputed", "verdict"]).set_index(
-        "errata row")
+    return pd.DataFrame(rows, columns=["lecture §", "claim", "lecture", "recomputed", "verdict"]).set_index(
+        "claim")
 
 
 if __name__ == "__main__":  # pragma: no cover - maintenance script

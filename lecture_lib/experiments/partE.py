@@ -365,21 +365,21 @@ def timing_ratios(data: dict[str, Any]) -> dict[str, pd.DataFrame]:
 
 # ------------------------------------------------------------------------------------------------ lecture checks
 def lecture_checks() -> pd.DataFrame:
-    """The lecture's Part E claims (errata rows 112-115) next to the values computed from the formats."""
+    """The lecture's Part E claims (lecture §3.E.2) next to the values computed from the formats."""
     f16 = mp.FLOAT_FORMATS["fp16"]
     r = float(mp.round_to_format(1e-6, "fp16"))
     rows = [
-        ("112", "FP16 max", "32768 (2^15)", f16.max),
-        ("112", "FP16 min normal", "6e-5 (2^-14)", f16.min_normal),
-        ("112", "FP16 min subnormal", "(not given)", f16.min_subnormal),
-        ("113", "1e-6 stored in FP16", "underflow", f"{mp.classify(1e-6, 'fp16')}: {r:.5g} "
+        ("§3.E.2", "FP16 max", "32768 (2^15)", f16.max),
+        ("§3.E.2", "FP16 min normal", "6e-5 (2^-14)", f16.min_normal),
+        ("§3.E.2", "FP16 min subnormal", "(not given)", f16.min_subnormal),
+        ("§3.E.2", "1e-6 stored in FP16", "underflow", f"{mp.classify(1e-6, 'fp16')}: {r:.5g} "
                                                     f"({mp.rounding_error(1e-6, 'fp16'):.1%} error)"),
-        ("113", "largest value that rounds to 0", "(not given)", f16.min_subnormal / 2),
-        ("114", "1e-6 x 1024 in FP16", "normal", mp.classify(1e-6 * 1024, "fp16")),
-        ("114", "largest gradient before overflow at s = 1024", "(not given)", f16.max / 1024),
-        ("115", "checkpointing time (bwd = 2 fwd)", "+30 %", f"+{(4 / 3 - 1):.0%}"),
+        ("§3.E.2", "largest value that rounds to 0", "(not given)", f16.min_subnormal / 2),
+        ("§3.E.2", "1e-6 x 1024 in FP16", "normal", mp.classify(1e-6 * 1024, "fp16")),
+        ("§3.E.2", "largest gradient before overflow at s = 1024", "(not given)", f16.max / 1024),
+        ("§3.E.2", "checkpointing time (bwd = 2 fwd)", "+30 %", f"+{(4 / 3 - 1):.0%}"),
     ]
-    return pd.DataFrame(rows, columns=["errata row", "quantity", "lecture", "computed"])
+    return pd.DataFrame(rows, columns=["lecture §", "quantity", "lecture", "computed"])
 
 
 if __name__ == "__main__":  # pragma: no cover - a measurement script
