@@ -47,7 +47,9 @@ __all__ = [
     "quantile_error",
 ]
 
-#: The default latency buckets (seconds) of the official Prometheus client libraries.
+#: The default latency buckets (seconds) of the Prometheus Python client
+#: (``prometheus_client.Histogram.DEFAULT_BUCKETS`` without its +Inf).
+#: The Go client's ``prometheus.DefBuckets`` differ: they have no 0.075, 0.75 and 7.5.
 DEFAULT_BUCKETS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 )
