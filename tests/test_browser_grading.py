@@ -80,6 +80,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabServer, P
     for name in ("Makefile", "pyproject.toml"):
         shutil.copy2(ROOT / name, root / name)  # keeps the mtime: make sees the same, up-to-date install
     (root / ".venv").symlink_to(ROOT / ".venv")
+    (root / "lecture_lib").symlink_to(ROOT / "lecture_lib")  # make's kernel rule depends on lecture_lib/kernel.py
     dry = subprocess.run(["make", "-n", "grade", "PART=B"], cwd=root, capture_output=True, text=True, timeout=60)
     if "pip install" in dry.stdout:
         pytest.skip("the course's .venv is older than pyproject.toml (run make venv)")
