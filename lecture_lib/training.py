@@ -27,7 +27,9 @@ def lm_loss(model: nn.Module, idx: Tensor, targets: Tensor) -> Tensor:
     if idx.shape != targets.shape or idx.ndim != 2:
         raise ValueError(f"idx and targets must both be [batch, t]; got {tuple(idx.shape)} and {tuple(targets.shape)}")
     logits = model(idx)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
+    # 16-bit logits (autocast) are raised to float32 for the loss; float32 and float64 models keep their precision
+    logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
 def lm_gradients(model: nn.Module, idx: Tensor, targets: Tensor) -> Tensor:
