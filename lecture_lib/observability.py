@@ -116,7 +116,7 @@ def random_id(bits: int, rng: np.random.Generator) -> int:
             return value
 
 
-_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
 
 
 def format_traceparent(trace_id: int, span_id: int, *, sampled: bool = True) -> str:
@@ -132,17 +132,21 @@ def parse_traceparent(header: str) -> tuple[int, int, bool]:
     """Parse a W3C ``traceparent`` header into ``(trace_id, parent_span_id, sampled)``.
 
     Rejects (``ValueError``) anything but lowercase hex fields of 2-32-16-2 digits, version ``ff``, an
-    all-zero trace or span id, and (for version 00) extra fields.
+    all-zero trace or span id, and (for version 00) extra fields. A *future* version (01..fe) may carry more
+    fields after a dash: the W3C spec asks a version-00 parser to read the four it knows and ignore the rest
+    (OpenTelemetry's propagator does the same; ``tests/test_production_libraries.py`` checks the agreement).
     """
     if not isinstance(header, str):
         raise TypeError(f"header must be a str; got {type(header).__name__}")
-    m = _TRACEPARENT.match(header.strip())
+    m = _TRACEPARENT.match(header.strip(" \t"))
     if m is None:
         raise ValueError(
             "traceparent must look like '00-<32 lowercase hex>-<16 lowercase hex>-<2 hex>'; "
             f"got {header!r}"
         )
-    version, trace_hex, span_hex, flags_hex = m.groups()
+    version, trace_hex, span_hex, flags_hex, rest = m.groups()
+    if version == "00" and rest is not None:
+        raise ValueError(f"traceparent version 00 has exactly four fields; got extra {rest!r}")
     if version == "ff":
         raise ValueError("traceparent version 'ff' is invalid")
     trace_id, span_id = int(trace_hex, 16), int(span_hex, 16)

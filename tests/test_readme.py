@@ -110,9 +110,25 @@ def pyproject_requirements(data: dict) -> dict[str, str]:
     return {r.name.lower().replace("_", "-"): str(r.specifier) for r in reqs}
 
 
-def environment_problems(env_text: str, pyproject: dict) -> list[str]:
+def postbuild_requirements(text: str) -> dict[str, str]:
+    """name -> version spec of the packages postBuild installs from PyPI (those conda-forge does not build)."""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        m = re.match(r'^python -m pip install --no-deps "([^"]+)"$', line.strip())
+        if m:
+            r = Requirement(m[1])
+            found[r.name.lower().replace("_", "-")] = str(r.specifier)
+    return found
+
+
+def environment_problems(env_text: str, pyproject: dict, postbuild_text: str = "") -> list[str]:
+    """Problems of environment.yml (+ the PyPI-only packages postBuild installs) against pyproject.toml."""
     conda, pypi = conda_requirements(env_text), pyproject_requirements(pyproject)
+    extra = postbuild_requirements(postbuild_text)
+    both = sorted(set(conda) & set(extra))
+    conda.update(extra)
     problems = [f"{n} is in pyproject.toml but not in environment.yml" for n in sorted(set(pypi) - set(conda))]
+    problems += [f"{n} is installed twice, by environment.yml and by postBuild" for n in both]
     problems += [f"{n} is in environment.yml but not in pyproject.toml" for n in sorted(set(conda) - set(pypi))]
     for name in sorted(set(conda) & set(pypi)):
         conda_spec, pypi_spec = SpecifierSet(conda[name].replace(" ", "")), SpecifierSet(pypi[name])
@@ -186,7 +202,8 @@ def test_binder_torch_parser_rejects_a_range() -> None:
 
 def test_environment_yml_matches_pyproject() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert environment_problems((ROOT / "environment.yml").read_text(encoding="utf-8"), pyproject) == []
+    assert environment_problems((ROOT / "environment.yml").read_text(encoding="utf-8"), pyproject,
+                                (ROOT / "postBuild").read_text(encoding="utf-8")) == []
 
 
 def test_postbuild_installs_the_package_without_dependencies() -> None:
@@ -277,3 +294,13 @@ def test_good_environment_passes() -> None:
 )
 def test_environment_mismatch_is_flagged(bad: str) -> None:
     assert environment_problems(bad, GOOD_PYPROJECT) != []
+
+
+def test_a_pypi_only_package_in_postbuild_counts_with_its_range() -> None:
+    pyproject = {"project": {"dependencies": GOOD_PYPROJECT["project"]["dependencies"] + ["pybreaker>=1.2,<2"],
+                             "optional-dependencies": GOOD_PYPROJECT["project"]["optional-dependencies"]}}
+    good = 'set -e\npython -m pip install --no-deps "pybreaker>=1.2,<2"\npython -m pip install --no-deps -e .\n'
+    assert environment_problems(GOOD_ENV, pyproject, good) == []
+    assert environment_problems(GOOD_ENV, pyproject) != []  # missing everywhere
+    assert environment_problems(GOOD_ENV, pyproject, good.replace("<2", "<3")) != []  # another range
+    assert environment_problems(GOOD_ENV + "  - pybreaker>=1.2,<2\n", pyproject, good) != []  # twice
