@@ -245,3 +245,43 @@ def test_fake_clock_driver_refuses_real_event_loop_waits():
 
     with pytest.raises(RuntimeError):
         ex._drive(real_wait())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# timeouts and supervisor strategies (Zone 6): the claims the notebook's prose makes
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_deadline_propagation_table_claims():
+    df = ex.deadline_propagation_table(n_requests=4000)
+    for _, pair in df.groupby("budget (s)"):
+        off, on = pair[~pair["deadline propagated"]].iloc[0], pair[pair["deadline propagated"]].iloc[0]
+        assert off["failed"] == on["failed"] and on["orphaned (ms)"] == 0.0
+        assert off["work per request (ms)"] == pytest.approx(on["work per request (ms)"] + off["orphaned (ms)"])
+    shares = df[~df["deadline propagated"]].set_index("budget (s)")["orphaned share"]
+    assert shares.is_monotonic_decreasing and shares[0.3] > 0.3
+
+
+def test_timeout_retry_table_claims():
+    tt = ex.timeout_retry_table(0.7, percentiles=(50, 99), n_requests=8000)
+    assert tt["goodput: no retries"]["p50"] == pytest.approx(0.5, abs=0.05)
+    assert (tt["goodput: 3 attempts"] < 0.2).all()
+    assert (tt["goodput: 3 attempts + deadline"] > 0.9).all()
+    assert tt["model load (retries, no deadline)"]["p50"] == float("inf")
+    assert tt["model load (retries, no deadline)"]["p99"] < 0.75
+
+
+def test_supervisor_strategy_table_claims():
+    t = ex.supervisor_strategy_table(horizon=900.0, seeds=range(6))
+    ups = t[[c for c in t.columns if c.startswith("child ") and c.endswith(" up")]]
+    assert ups.loc["one_for_all"].nunique() == 1  # everyone shares one fate
+    assert ups.loc["one_for_one", "child 0 up"] > ups.loc["one_for_all", "child 0 up"]
+    assert ups.loc["rest_for_one", "child 0 up"] > ups.loc["rest_for_one", "child 2 up"]
+    starts = t["child starts per hour"] / t["restarts per hour"]
+    assert starts["one_for_one"] == pytest.approx(1.0) and starts["one_for_all"] == pytest.approx(3.0)
+
+
+def test_give_up_curve_rises_with_crash_rate_and_falls_with_intensity():
+    g = ex.give_up_curve((1, 6, 24), seeds=range(10))
+    assert (g.diff().dropna() >= 0).all().all()
+    assert (g["1 in 5 s"] >= g["3 in 5 s"]).all() and g.loc[24].min() == 1.0

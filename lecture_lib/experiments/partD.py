@@ -23,6 +23,8 @@ from scipy import stats
 from lecture_lib import queueing as qt
 from lecture_lib import resilience as rs
 from lecture_lib import serving as sv
+from lecture_lib import supervision as su
+from lecture_lib import timeouts as to
 
 __all__ = [
     "HETERO_RATES",
@@ -46,6 +48,10 @@ __all__ = [
     "SupervisorLog",
     "supervise",
     "supervisor_demo",
+    "deadline_propagation_table",
+    "timeout_retry_table",
+    "supervisor_strategy_table",
+    "give_up_curve",
 ]
 
 #: Heterogeneous workers: one fast GPU, two average, one slow (mean rate 1).
@@ -419,10 +425,10 @@ async def supervise(
 ) -> SupervisorLog:
     """A one-child ``one_for_one`` supervisor in asyncio: run ``make_child(generation)``; if it crashes
     (raises), start a fresh one; give up (and re-raise) after more than ``max_restarts`` crashes within any
-    ``max_seconds`` window. A child that returns normally ends supervision ("let it crash": the child holds
+    ``max_seconds`` window (:class:`lecture_lib.supervision.RestartIntensity`). A child that returns normally ends supervision ("let it crash": the child holds
     no recovery code, the supervisor restores a known-good state by restarting it)."""
     log = log or SupervisorLog(events=[])
-    crashes: list[float] = []
+    intensity = su.RestartIntensity(max_restarts, max_seconds)
     generation = 0
     while True:
         log.events.append((clock(), f"start child #{generation}"))
@@ -430,11 +436,10 @@ async def supervise(
             result = await make_child(generation)
         except Exception as exc:  # noqa: BLE001 - any crash is restarted
             now = clock()
-            crashes = [t for t in crashes if now - t < max_seconds] + [now]
             log.events.append((now, f"child #{generation} crashed: {exc}"))
-            if len(crashes) > max_restarts:
+            if not intensity.allow(now):
                 log.gave_up = True
-                log.events.append((now, f"{len(crashes)} crashes within {max_seconds} s: supervisor gives up"))
+                log.events.append((now, f"{len(intensity.recent)} crashes within {max_seconds} s: supervisor gives up"))
                 raise
             log.restarts += 1
             generation += 1
@@ -471,3 +476,84 @@ def supervisor_demo(*, crash_every: int = 4, jobs: int = 10) -> SupervisorLog:
         if not log.gave_up:
             raise exc
         return log
+
+
+# ------------------------------------------------------------------------------------------ timeouts
+def deadline_propagation_table(hop_medians: Sequence[float] = (0.05, 0.1, 0.2), *,
+                               budgets: Sequence[float] = (0.3, 0.5, 1.0), sigma: float = 0.8,
+                               n_requests: int = 10_000, seed: int = 0) -> pd.DataFrame:
+    """:func:`lecture_lib.timeouts.simulate_call_chain` with and without deadline propagation, per budget
+    (seconds): share of requests failed and mean work per request (ms), of which orphaned (after the caller left)."""
+    rows = []
+    for b in budgets:
+        for prop in (False, True):
+            r = to.simulate_call_chain(hop_medians, budget=b, propagate=prop, sigma=sigma,
+                                       n_requests=n_requests, seed=seed)
+            rows.append({"budget (s)": b, "deadline propagated": prop, "failed": r.failed,
+                         "work per request (ms)": 1000 * r.work, "orphaned (ms)": 1000 * r.orphaned,
+                         "orphaned share": r.orphaned_share})
+    return pd.DataFrame(rows)
+
+
+def timeout_retry_table(load: float = 0.7, *, percentiles: Sequence[float] = (50, 90, 99, 99.9),
+                        max_attempts: int = 3, n_requests: int = 20_000, seed: int = 0) -> pd.DataFrame:
+    """Timeouts set at percentiles of the latency measured without timeouts (an M/M/1 server, rate 1, from
+    :func:`lecture_lib.serving.simulate`), then :func:`lecture_lib.timeouts.simulate_timeout_retries` with
+    no retries, with ``max_attempts`` attempts, and with attempts whose deadline reaches the server (``cancel``).
+    Columns per setting: goodput (share of the offered requests answered in time, per unit time), attempts per
+    request, share of server work wasted; plus the closed-form effective load of
+    :func:`lecture_lib.timeouts.retry_amplification_fixed_point` (inf: no steady state)."""
+    rho0 = _load(load)
+    measured = sv.simulate("random", arrival_rate=rho0, service_rates=[1.0], n_requests=n_requests, seed=seed)
+    settings = {"no retries": (1, False), f"{max_attempts} attempts": (max_attempts, False),
+                f"{max_attempts} attempts + deadline": (max_attempts, True)}
+    rows = []
+    for q in percentiles:
+        t = to.timeout_from_latencies(measured.latencies, q)
+        row = {"timeout at": f"p{q:g}", "timeout": t}
+        for name, (m, cancel) in settings.items():
+            r = to.simulate_timeout_retries(load=rho0, timeout=t, max_attempts=m, cancel=cancel,
+                                            n_requests=n_requests, seed=seed + 1)
+            row[f"goodput: {name}"] = r.goodput
+            row[f"attempts: {name}"] = r.attempts_per_request
+            row[f"wasted: {name}"] = r.wasted_work
+        row["model load (retries, no deadline)"] = to.retry_amplification_fixed_point(rho0, t, max_attempts)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("timeout at")
+
+
+# ------------------------------------------------------------------------------------------ supervisor strategies
+def supervisor_strategy_table(crash_rates: Sequence[float] = (0.01, 0.05, 0.01), *, horizon: float = 3600.0,
+                              startup: float = 2.0, max_restarts: int = 3, max_seconds: float = 5.0,
+                              seeds: Sequence[int] = range(20)) -> pd.DataFrame:
+    """Each strategy of :data:`lecture_lib.supervision.STRATEGIES` on the same children (crash rates per second,
+    ``startup`` seconds to come back), over ``seeds``: restart decisions and child (re)starts per hour, each
+    child's availability (mean over seeds), and the share of runs in which the supervisor gave up."""
+    rows = []
+    for strategy in su.STRATEGIES:
+        runs = [su.simulate_supervisor(strategy, crash_rates, horizon=horizon, startup=startup,
+                                       max_restarts=max_restarts, max_seconds=max_seconds, seed=s) for s in seeds]
+        row = {"strategy": strategy,
+               "restarts per hour": np.mean([len(r.restart_times) for r in runs]) * 3600.0 / horizon,
+               "child starts per hour": np.mean([sum(r.starts) - len(r.starts) for r in runs]) * 3600.0 / horizon}
+        for i in range(len(crash_rates)):
+            row[f"child {i} up"] = np.mean([r.availability[i] for r in runs])
+        row["gave up"] = np.mean([r.gave_up for r in runs])
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("strategy")
+
+
+def give_up_curve(crash_rates_per_min: Sequence[float] = (1, 2, 4, 6, 8, 12, 16, 24), *,
+                  intensities: Sequence[tuple[int, float]] = ((1, 5.0), (3, 5.0), (10, 60.0)),
+                  horizon: float = 600.0, seeds: Sequence[int] = range(40)) -> pd.DataFrame:
+    """Share of runs (over ``seeds``) in which a one-child ``one_for_one`` supervisor gives up within ``horizon``
+    seconds, against the child's crash rate (per minute), for each ``(max_restarts, max_seconds)``."""
+    rows = []
+    for per_min in crash_rates_per_min:
+        row = {"crashes per minute": per_min}
+        for r_max, t_max in intensities:
+            runs = [su.simulate_supervisor("one_for_one", [per_min / 60.0], horizon=horizon, max_restarts=r_max,
+                                           max_seconds=t_max, seed=s) for s in seeds]
+            row[f"{r_max} in {t_max:g} s"] = np.mean([r.gave_up for r in runs])
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("crashes per minute")

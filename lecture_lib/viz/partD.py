@@ -30,6 +30,8 @@ __all__ = [
     "plot_retry_storm",
     "plot_supermarket",
     "plot_ewma_step",
+    "plot_timeout_goodput",
+    "plot_give_up_curve",
 ]
 
 COLORS = {
@@ -241,4 +243,32 @@ def plot_ewma_step(curves: dict[str, np.ndarray], *, before: float, after: float
     ax.set_ylabel("EWMA estimate (ms)")
     ax.set_title("How fast does an EWMA notice a slower worker?")
     ax.legend(fontsize=8)
+    return fig
+
+
+def plot_timeout_goodput(df: pd.DataFrame, *, load: float) -> plt.Figure:
+    """Goodput against the timeout (set at a latency percentile) for each retry setting of
+    :func:`lecture_lib.experiments.partD.timeout_retry_table` (``df``)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    x = np.arange(len(df.index))
+    for col in [c for c in df.columns if c.startswith("goodput: ")]:
+        _ = ax.plot(x, df[col], "o-", label=col.removeprefix("goodput: "))
+    ax.set_xticks(x, [f"{name}\n({t:.1f})" for name, t in zip(df.index, df["timeout"])])
+    ax.set_xlabel("timeout: percentile of the latency without timeouts (value in mean service times)")
+    ax.set_ylabel("goodput (share of requests answered in time)")
+    ax.set_ylim(-0.03, 1.08)
+    ax.set_title(f"Retrying on timeout at load ρ = {load:g}: without a deadline at the server it collapses")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_give_up_curve(df: pd.DataFrame) -> plt.Figure:
+    """Share of runs in which the supervisor gave up, against the crash rate, one line per restart intensity."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for col in df.columns:
+        _ = ax.plot(df.index, df[col], "o-", label=f"max {col}")
+    ax.set_xlabel("child crashes per minute")
+    ax.set_ylabel("share of 10-minute runs that gave up")
+    ax.set_title("Restart intensity: when a supervisor stops restarting")
+    ax.legend(fontsize=8, title="max_restarts in max_seconds")
     return fig
