@@ -65,7 +65,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lecture_lib._checks import as_tensor
+from lecture_lib._checks import as_tensor, integer
 
 __all__ = [
     "QTensor",
@@ -80,6 +80,7 @@ __all__ = [
     "fake_quantize",
     "FakeQuantizeSTE",
     "quantization_error_stats",
+    "storage_bytes",
 ]
 
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -508,3 +509,24 @@ def quantization_error_stats(x: Any, qt: QTensor | Any) -> dict[str, float]:
         "mse": float((e**2).mean()),
         "snr_db": snr,
     }
+
+
+# --------------------------------------------------------------------------------------------- memory
+def storage_bytes(n_weights: int, bits: int, *, group_size: int | None = None, scale_bytes: int = 4) -> int:
+    """Bytes to store ``n_weights`` numbers at ``bits`` bits each, plus one scale per group:
+
+        ceil(n_weights * bits / 8) + ceil(n_weights / group_size) * scale_bytes
+
+    ``group_size=None`` counts no scales (a float format such as FP16, or one scale for a whole tensor,
+    which is negligible). With ``bits`` 2..8 and float32 scales (``scale_bytes=4``) this is
+    :attr:`QTensor.nbytes` of a symmetric group-wise tensor; ``scale_bytes=2`` is an FP16 scale.
+    Used for whole models in Part A, Zone 0 (a 13B model at INT4) and for a separate INT4 draft copy in
+    Part B, Zone 6. Example: 13e9 weights at 4 bits, group 128, FP16 scales: 6.70 GB.
+    """
+    n = integer("n_weights", n_weights)
+    b = integer("bits", bits, what="an integer number of bits")
+    if b > 64:
+        raise ValueError(f"bits must be an integer in 1..64; got {bits}")
+    sb = integer("scale_bytes", scale_bytes, 0)
+    scales = 0 if group_size is None else -(-n // integer("group_size", group_size, what="None or an integer"))
+    return -(-n * b // 8) + scales * sb

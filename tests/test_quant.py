@@ -21,6 +21,7 @@ from lecture_lib.quant import (
     quantization_error_stats,
     quantize,
     quantize_weights,
+    storage_bytes,
     unpack_int4,
 )
 
@@ -494,3 +495,33 @@ def test_other_bad_inputs():
     with pytest.raises(TypeError, match="QTensor"):
         dequantize(torch.randn(3))
     assert isinstance(quantize(torch.randn(3), 4), QTensor)
+
+
+# ------------------------------------------------------------------ storage_bytes (whole-model memory)
+@pytest.mark.parametrize("bits", [2, 3, 4, 8])
+@pytest.mark.parametrize("group_size", [8, 32])
+def test_storage_bytes_equals_qtensor_nbytes(bits, group_size):
+    x = torch.randn(6, 64, generator=torch.Generator().manual_seed(bits))
+    qt = quantize(x, bits, group_size=group_size)
+    assert storage_bytes(x.numel(), bits, group_size=group_size) == qt.nbytes
+
+
+def test_storage_bytes_model_sizes():
+    n = 13_000_000_000
+    assert storage_bytes(n, 32) == 52_000_000_000
+    assert storage_bytes(n, 16) == 26_000_000_000
+    assert storage_bytes(n, 4) == 6_500_000_000
+    # INT4, one FP16 scale per 128 weights: 4 + 16/128 = 4.125 bits per weight
+    assert storage_bytes(n, 4, group_size=128, scale_bytes=2) == 6_703_125_000
+    assert storage_bytes(5, 4, group_size=5) == 3 + 4  # odd count: codes rounded up to whole bytes
+
+
+@pytest.mark.parametrize("kwargs, err, name", [
+    ({"n_weights": 0, "bits": 4}, ValueError, "n_weights"), ({"n_weights": 1.5, "bits": 4}, TypeError, "n_weights"),
+    ({"n_weights": 10, "bits": 0}, ValueError, "bits"), ({"n_weights": 10, "bits": 65}, ValueError, "bits"),
+    ({"n_weights": 10, "bits": 4, "group_size": 0}, ValueError, "group_size"),
+    ({"n_weights": 10, "bits": 4, "scale_bytes": -1}, ValueError, "scale_bytes"),
+])
+def test_storage_bytes_bad_input(kwargs, err, name):
+    with pytest.raises(err, match=name):
+        storage_bytes(**kwargs)
