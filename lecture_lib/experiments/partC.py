@@ -368,7 +368,8 @@ def planted_bug_hunt(bug: str, *, max_examples: int = 200, boundary_examples: Se
 
     Deterministic: ``derandomize=True`` and no example database. Returns ``found`` (bool), ``calls`` (test
     function calls including shrinking), ``first_failure`` (the first failing input hypothesis generated),
-    ``shrunk`` (the minimal counterexample it reports) and ``failures`` (how many failing inputs it saw).
+    ``shrunk`` (the minimal counterexample it reports), ``failures`` (how many failing inputs it saw) and
+    ``failing`` (every failing input in the order hypothesis tried them: the shrinking path).
     ``boundary_examples`` are explicit ``@example`` inputs tried first (boundary-value analysis).
     """
     from hypothesis import HealthCheck, example, given, settings
@@ -398,7 +399,8 @@ def planted_bug_hunt(bug: str, *, max_examples: int = 200, boundary_examples: Se
     except AssertionError:
         found = True
     return {"bug": bug, "found": found, "calls": calls[0], "failures": len(failing),
-            "first_failure": failing[0] if failing else None, "shrunk": failing[-1] if failing else None}
+            "first_failure": failing[0] if failing else None, "shrunk": failing[-1] if failing else None,
+            "failing": failing}
 
 
 def _rowwise_codes(bug: str, w: Any) -> Any:
