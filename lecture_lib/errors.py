@@ -46,6 +46,7 @@ import numpy as np
 
 __all__ = [
     "ApplicationError",
+    "add_context",
     "DomainError",
     "Err",
     "InfrastructureError",
@@ -236,6 +237,23 @@ def reraise_as(
         if note is not None:
             new.add_note(note)
         raise new from exc
+
+
+@contextlib.contextmanager
+def add_context(message: str) -> Iterator[None]:
+    """Attach ``message`` as a note to any exception that leaves the block, and re-raise it unchanged.
+
+    The application-side idiom (Rust's ``anyhow::Context``): the type stays what the library raised, and each
+    layer the error crosses adds one line saying what it was doing. The notes print under the traceback and
+    are in ``exc.__notes__``, innermost first.
+    """
+    if not isinstance(message, str) or not message:
+        raise TypeError(f"message must be a non-empty str; got {message!r}")
+    try:
+        yield
+    except Exception as exc:
+        exc.add_note(message)
+        raise
 
 
 def error_chain(exc: BaseException) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from lecture_lib.errors import (
     ApplicationError,
+    add_context,
     DomainError,
     Err,
     InfrastructureError,
@@ -261,3 +262,17 @@ def test_bad_inputs() -> None:
         simulate_validation_steps([0.1], 10, rng=42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="n_trials"):
         simulate_validation_steps([0.1], 0, rng=np.random.default_rng(0))
+
+
+def test_add_context_keeps_the_type_and_stacks_notes_innermost_first() -> None:
+    with pytest.raises(KeyError) as info:
+        with add_context("serving request 42"):
+            with add_context("loading checkpoint 'teacher'"):
+                {}["weights"]
+    assert info.value.__notes__ == ["loading checkpoint 'teacher'", "serving request 42"]
+    # negative control: without an exception nothing is attached and nothing is raised
+    with add_context("quiet"):
+        pass
+    with pytest.raises(TypeError, match="message"):
+        with add_context(""):
+            pass

@@ -204,3 +204,18 @@ def test_breaker_trace_rejects_bad_input() -> None:
         libs.breaker_trace([(2.0, True), (1.0, True)])
     with pytest.raises(ValueError, match="fail_max"):
         libs.breaker_trace([(0.0, True)], fail_max=0)
+
+
+def test_install_missing_installs_nothing_when_everything_is_there() -> None:
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    assert libs.install_missing() == []
+    # the requirements it would install are pyproject.toml's (same names, same ranges)
+    deps = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]["dependencies"]
+    declared = {Requirement(d).name: str(Requirement(d).specifier) for d in deps}
+    for req in libs.LIBRARIES.values():
+        r = Requirement(req)
+        assert declared[r.name] == str(r.specifier), r.name

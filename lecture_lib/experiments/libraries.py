@@ -33,6 +33,8 @@ from lecture_lib import metrics, observability, resilience
 
 __all__ = [
     "BREAKER_STATES",
+    "LIBRARIES",
+    "install_missing",
     "breaker_trace",
     "otel_extract",
     "otel_inject",
@@ -41,6 +43,39 @@ __all__ = [
     "prometheus_exposition",
     "tenacity_waits",
 ]
+
+
+#: import name -> pip requirement (the ranges of pyproject.toml); atheris only where its wheels exist
+LIBRARIES = {
+    "prometheus_client": "prometheus-client>=0.20,<1",
+    "opentelemetry.sdk": "opentelemetry-sdk>=1.25,<2",
+    "tenacity": "tenacity>=8.2,<10",
+    "pybreaker": "pybreaker>=1.2,<2",
+    "atheris": "atheris>=2.3,<4",
+}
+
+
+def install_missing() -> list[str]:
+    """pip-install the libraries of :data:`LIBRARIES` that cannot be imported (a Colab session has the course
+    package only); returns the requirements it installed. Prints nothing and installs nothing when all are there
+    (a local ``make lab`` or Binder). atheris is tried only on Linux x86-64, the platform of its wheels."""
+    import importlib.util
+    import platform
+    import subprocess
+    import sys
+
+    def missing(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is None
+        except ModuleNotFoundError:
+            return True
+
+    wanted = [req for module, req in LIBRARIES.items() if missing(module)
+              and (module != "atheris" or (sys.platform == "linux" and platform.machine() == "x86_64"))]
+    if wanted:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *wanted], check=False)
+        importlib.invalidate_caches()
+    return wanted
 
 
 # ----------------------------------------------------------------------------------------------------
