@@ -48,6 +48,7 @@ from lecture_lib._checks import positive as _positive
 __all__ = [
     "BATCHING_POLICIES",
     "BatchingResult",
+    "decode_step_flops",
     "decode_step_lower_bound",
     "fit_step_cost",
     "make_requests",
@@ -114,6 +115,38 @@ def decode_step_lower_bound(
     bs = _integer("batch_size", batch_size)
     kv = _nonnegative("kv_bytes_per_sequence", kv_bytes_per_sequence)
     return (w + bs * kv) / bw
+
+
+def decode_step_flops(
+    n_layer: int, d_model: int, context_len: int, *, d_ff: int | None = None, gated: bool = False,
+    vocab_size: int = 0, batch_size: int = 1,
+) -> dict[str, int]:
+    """Floating-point operations (2 per multiply-add) of one decoding step with a KV cache, by part.
+
+    Per layer and sequence, for ``context_len`` = T positions attended to (the cached ones plus the new one):
+
+    * ``projections``: Q, K, V and the output projection, ``2 * 4 d**2``;
+    * ``mlp``: ``2 * 2 d d_ff`` (``gated=True``, SwiGLU as in LLaMA: ``2 * 3 d d_ff``), ``d_ff`` = 4 d by default;
+    * ``attention``: the scores q.K and the weighted sum of V, ``2 * 2 T d``: linear in T, not T d**2;
+    * ``head``: the output layer once per step, ``2 d vocab_size``.
+
+    Everything is multiplied by ``batch_size``; ``total`` is the sum. Biases, norms and the softmax are not
+    counted (they are O(d) or O(T)). Part B, Zone 2 (the cost of a decode step); the tiny LM's counts equal
+    PyTorch's ``FlopCounterMode`` (tests/test_batching.py).
+    """
+    L = _integer("n_layer", n_layer)
+    d = _integer("d_model", d_model)
+    T = _integer("context_len", context_len)
+    ff = 4 * d if d_ff is None else _integer("d_ff", d_ff)
+    V = _integer("vocab_size", vocab_size, 0)
+    B = _integer("batch_size", batch_size)
+    if not isinstance(gated, bool):
+        raise TypeError(f"gated must be a bool; got {type(gated).__name__}")
+    parts = {"projections": L * 8 * d * d, "mlp": L * 2 * (3 if gated else 2) * d * ff,
+             "attention": L * 4 * T * d, "head": 2 * d * V}
+    parts = {k: B * v for k, v in parts.items()}
+    parts["total"] = sum(parts.values())
+    return parts
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -264,3 +264,51 @@ def test_tinylm_decode_step_runs_one_cached_token():
     assert seen == [((3, 16), 0), ((3, 1), 16), ((3, 1), 16), ((5, 16), 0), ((5, 1), 16)]
     times = bt.measure_step_times(step, [1, 2], repeats=2)
     assert set(times) == {1, 2} and all(t > 0 for t in times.values())
+
+
+# ----------------------------------------------------------------------------- FLOPs of a decode step
+def _counted_step_flops(model, cached: int, batch: int = 1) -> int:
+    """PyTorch's own FLOP count of one cached decoding step after ``cached`` positions (math attention,
+    which the counter sees as matrix products)."""
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    idx = torch.randint(0, model.config.vocab_size, (batch, cached + 1), generator=torch.Generator().manual_seed(0))
+    cache = model.new_cache(batch)
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
+        model(idx[:, :cached], cache=cache)
+        with FlopCounterMode(display=False) as counter:
+            model(idx[:, cached:], cache=cache)
+    return counter.get_total_flops()
+
+
+@pytest.mark.parametrize("name, cached, batch", [("teacher", 16, 1), ("teacher", 100, 1), ("student", 40, 3)])
+def test_decode_step_flops_equal_pytorchs_count(name, cached, batch):
+    from lecture_lib import tinylm
+
+    m = tinylm.load(name)
+    c = m.config
+    ours = bt.decode_step_flops(c.n_layer, c.n_embd, cached + 1, vocab_size=c.vocab_size, batch_size=batch)
+    assert ours["total"] == _counted_step_flops(m, cached, batch)
+    # control: the lecture's O(T d^2) attention term would not match
+    assert ours["total"] - ours["attention"] + c.n_layer * (cached + 1) * c.n_embd**2 != _counted_step_flops(m, cached, batch)
+
+
+def test_decode_step_flops_parts():
+    f = bt.decode_step_flops(40, 5120, 4096, d_ff=13824, gated=True, vocab_size=32000)
+    assert f["attention"] == 40 * 4 * 4096 * 5120
+    assert f["mlp"] == 40 * 6 * 5120 * 13824
+    assert f["total"] == f["projections"] + f["mlp"] + f["attention"] + f["head"]
+    assert bt.decode_step_flops(2, 8, 3, batch_size=5)["total"] == 5 * bt.decode_step_flops(2, 8, 3)["total"]
+
+
+@pytest.mark.parametrize("kwargs, err, name", [
+    ({"n_layer": 0}, ValueError, "n_layer"), ({"d_model": 2.5}, TypeError, "d_model"),
+    ({"context_len": 0}, ValueError, "context_len"), ({"gated": 1}, TypeError, "gated"),
+    ({"vocab_size": -1}, ValueError, "vocab_size"), ({"batch_size": 0}, ValueError, "batch_size"),
+])
+def test_decode_step_flops_bad_input(kwargs, err, name):
+    args = {"n_layer": 2, "d_model": 8, "context_len": 3, **kwargs}
+    with pytest.raises(err, match=name):
+        bt.decode_step_flops(**args)
