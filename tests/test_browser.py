@@ -90,9 +90,6 @@ LATENCY_CONTROLS: dict[str, list[tuple[str, str]]] = {
 LATENCY_SAMPLES = 15
 #: The goal: a new picture within 200 ms of a key press, at the 95th percentile.
 LATENCY_BUDGET_MS = 200.0
-#: Parts whose widgets are not held to the budget yet (measured and reported; a control that cannot be timed is
-#: reported instead of failing): C and E redraw their whole figure on every change.
-LATENCY_REPORT_ONLY = ("C", "E")
 LATENCY_REPORT = ARTIFACTS / "widget-latency.json"
 
 RUN_ALL_SECONDS = 120  # from the start of Run All (two notebooks run at a time); each part takes about 5-60 s
@@ -339,20 +336,15 @@ def test_notebook_in_the_browser(path: str, notebook: Any) -> None:
     assert not errors, f"{path}: errors after moving the sliders: {errors}"
     if key in LATENCY_CONTROLS:
         notebook.settle()  # no other notebook running while we time this one's widgets
-        samples: dict[str, list[float] | str] = {}
+        samples: dict[str, list[float]] = {}
         for kind, label in LATENCY_CONTROLS[key]:
-            try:
-                samples[f"{kind} {label}"] = nb.control_latencies(kind, label, samples=LATENCY_SAMPLES)
-            except BrowserTestError as exc:
-                if key not in LATENCY_REPORT_ONLY:
-                    raise
-                samples[f"{kind} {label}"] = f"not measured: {exc}"  # reported, see LATENCY_REPORT_ONLY
+            samples[f"{kind} {label}"] = nb.control_latencies(kind, label, samples=LATENCY_SAMPLES)
         _check_latency(key, samples)
         errors = nb.model_errors() + nb.page_errors()
         assert not errors, f"{path}: errors after timing the widgets: {errors}"
 
 
-def _check_latency(key: str, samples: dict[str, list[float] | str]) -> None:
+def _check_latency(key: str, samples: dict[str, list[float]]) -> None:
     """Print and record p50/p95 per control; assert p95 within the budget scaled by the machine's load."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     factor = load_factor(load, os.cpu_count() or 1)
@@ -363,15 +355,11 @@ def _check_latency(key: str, samples: dict[str, list[float] | str]) -> None:
           f"on {os.cpu_count()} CPUs, budget x{factor:.2f})")
     print(f"  {'control':<22}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}")
     for control, times in samples.items():
-        if isinstance(times, str):  # a report-only control that could not be timed
-            report["controls"][f"{key}: {control}"] = {"error": times[:500]}
-            print(f"  {control:<22}{times[:200]}")
-            continue
         summary = latency_summary(times)
         report["controls"][f"{key}: {control}"] = {**summary, "load_average": round(load, 2),
                                                   "recorded": time.strftime("%Y-%m-%dT%H:%M:%S")}
         print(f"  {control:<22}{summary['p50_ms']:>8.0f}{summary['p95_ms']:>8.0f}{summary['max_ms']:>8.0f}")
-        if key not in LATENCY_REPORT_ONLY and summary["p95_ms"] > LATENCY_BUDGET_MS * factor:
+        if summary["p95_ms"] > LATENCY_BUDGET_MS * factor:
             over.append(f"{control}: p95 {summary['p95_ms']:.0f} ms")
     LATENCY_REPORT.parent.mkdir(parents=True, exist_ok=True)
     LATENCY_REPORT.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -29,6 +29,8 @@ from lecture_lib import errors, metrics, observability, queueing, slo, stats
 __all__ = [
     "BUGS",
     "LATENCY_SLO",
+    "LAYOUTS",
+    "PYTHON_CLIENT_DEFAULT",
     "TIMINGS_PATH",
     "benchmark_table",
     "bucket_error",
@@ -141,14 +143,18 @@ def latency_samples(n: int = 20000, *, seed: int = 0, slow_fraction: float = 0.0
     return np.where(slow, slow_part, fast_part)
 
 
-LAYOUTS = ("prometheus default", "linear", "exponential")
+#: The layout name of the default buckets of Prometheus' Python client, ``prometheus_client``
+#: (:data:`lecture_lib.metrics.DEFAULT_BUCKETS`); the Go client's ``DefBuckets`` differ.
+PYTHON_CLIENT_DEFAULT = "prometheus_client default"
+LAYOUTS = (PYTHON_CLIENT_DEFAULT, "linear", "exponential")
 
 
 def bucket_layout(kind: str, count: int = 12, *, start: float = 0.01, top: float = 2.5) -> list[float]:
-    """Finite bucket bounds (seconds) for a layout: the Prometheus client default (``count`` ignored),
+    """Finite bucket bounds (seconds) for a layout: the default buckets of Prometheus' Python client
+    (:data:`PYTHON_CLIENT_DEFAULT`, ``count`` ignored; the Go client's default buckets differ),
     ``count`` linear buckets from ``top/count`` to ``top``, or ``count`` exponential buckets from ``start``
     to ``top``."""
-    if kind == "prometheus default":
+    if kind == PYTHON_CLIENT_DEFAULT:
         return list(metrics.DEFAULT_BUCKETS)
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 2:
         raise ValueError(f"count must be an integer >= 2 buckets; got {count!r}")
@@ -172,7 +178,7 @@ def bucket_error(kind: str, count: int, samples: np.ndarray, q: float = 0.99) ->
 
 def p99_table(samples: np.ndarray, q: float = 0.99) -> pd.DataFrame:
     """p99 estimated by ``histogram_quantile`` under several layouts vs the exact sample quantile."""
-    configs = [("prometheus default", 14), ("linear", 10), ("linear", 50), ("exponential", 8),
+    configs = [(PYTHON_CLIENT_DEFAULT, 14), ("linear", 10), ("linear", 50), ("exponential", 8),
                ("exponential", 16), ("exponential", 40)]
     rows = []
     for kind, count in configs:

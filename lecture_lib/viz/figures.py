@@ -30,13 +30,14 @@ again), wired to their controls by :func:`live`.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
-__all__ = ["REDRAW", "WIDGET_DPI", "Panel", "live", "plain_log_ticks", "png", "show", "subplots"]
+__all__ = ["REDRAW", "WIDGET_DPI", "LiveFigure", "Panel", "live", "plain_log_ticks", "png", "png_with_text", "show",
+           "subplots"]
 
 #: Resolution of widget pictures (dots per inch; the static figures of a notebook use rcParams' 100).
 WIDGET_DPI = 80
@@ -137,6 +138,52 @@ def show(fig: Figure, *, redraw: str = "background", moving: Sequence[Artist] = 
     display(Image(data=png(fig, redraw=redraw, moving=moving, background=background), format="png"))
 
 
+def png_with_text(picture: bytes, key: str, value: str) -> bytes:
+    """``picture`` (PNG bytes) with a ``tEXt`` chunk ``key: value`` added before its end: same pixels, other bytes.
+
+    A PNG is a signature and chunks (4-byte length, 4-byte type, data, CRC-32 of type and data), the last one
+    ``IEND``; a text chunk may sit anywhere between the header and ``IEND``.
+    """
+    import struct
+    import zlib
+
+    if not picture.startswith(b"\x89PNG\r\n\x1a\n") or picture[-12:-8] != b"\x00\x00\x00\x00" \
+            or picture[-8:-4] != b"IEND":
+        raise ValueError("picture must be PNG bytes ending with an IEND chunk")
+    if not (1 <= len(key) <= 79 and key.isascii() and key.isprintable() and value.isascii()):
+        raise ValueError(f"key must be 1-79 printable ASCII characters and value ASCII; got {key!r}, {value!r}")
+    data = key.encode("ascii") + b"\x00" + value.encode("ascii")
+    chunk = struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data))
+    return picture[:-12] + chunk + picture[-12:]
+
+
+class LiveFigure:
+    """A widget's figure: drawn once, then updated in place and shown with :meth:`Panel.show_live`.
+
+    A subclass builds :attr:`fig` in ``__init__`` and, in ``update``, changes its artists and sets
+    :attr:`background_key` to a hashable summary of everything that is *not* in :attr:`moving` (e.g. the axis
+    limits and the static curves): while the key stays the same, an update redraws only the moving artists
+    over the cached picture of the rest; a new key redraws that picture.
+    """
+
+    fig: Figure
+    background_key: Any = None
+
+    @property
+    def moving(self) -> list[Artist]:
+        """The artists an update changes (drawn over the cached background)."""
+        return []
+
+    def redraw(self) -> str:
+        """What the next picture needs (:data:`REDRAW`): ``"layout"`` the first time, ``"background"`` after the
+        background key changed since the previous call, else ``"moving"``."""
+        shown = self.__dict__.get("_shown_key", LiveFigure)  # the class itself: nothing shown yet
+        self._shown_key = self.background_key
+        if shown is LiveFigure:
+            return "layout"
+        return "moving" if shown == self.background_key else "background"
+
+
 def plain_log_ticks(axis: Any, *, numticks: int = 8) -> None:
     """Decade ticks on a log ``axis`` labelled ``0.001``, ``1``, ``1e+04`` (``:g``), no minor ticks.
 
@@ -164,6 +211,8 @@ class Panel:
         self.text = w.HTML()  # empty (no height) until there is text to show
         self.image = w.Image(format="png")
         self.widget = w.VBox([self.text, self.image])
+        self.live: LiveFigure | None = None  # the figure of show_live
+        self._frames = 0
 
     def show(self, fig: Figure, *, text: str | None = None, redraw: str = "background",
              moving: Sequence[Artist] = (), background: Any = None) -> None:
@@ -175,9 +224,22 @@ class Panel:
         if text is not None:
             self.text.value = f'<pre class="lecture26-text">{html.escape(text)}</pre>'
         if bytes(self.image.value) == picture:
-            self.image.send_state("value")  # same pixels: shown again all the same, so every change gets its picture
+            # Same pixels (e.g. a point that moved less than a pixel). Sent again unchanged, the page would ignore
+            # it (a widget model only reacts to a value that differs), so this change would show no new picture:
+            # a numbered PNG text chunk makes the bytes differ and the same pixels are shown anew.
+            self._frames += 1
+            picture = png_with_text(picture, "frame", str(self._frames))
+        self.image.value = picture
+
+    def show_live(self, make: Callable[[], LiveFigure], update: Callable[[Any], None], *,
+                  text: str | None = None) -> None:
+        """Show ``text`` and the picture of the panel's :class:`LiveFigure`: made by ``make()`` the first time,
+        then updated in place by ``update(figure)``; only what changed is redrawn (:meth:`LiveFigure.redraw`)."""
+        if self.live is None:
+            self.live = make()
         else:
-            self.image.value = picture
+            update(self.live)
+        self.show(self.live.fig, text=text, redraw=self.live.redraw(), moving=self.live.moving)
 
     def show_error(self, error: BaseException) -> None:
         """Put ``error``'s traceback where the text goes (the picture keeps its last state)."""

@@ -7,6 +7,7 @@ returns it. Each widget builder wires sliders to a pure function (``slo_summary`
 
 from __future__ import annotations
 
+import functools
 import math
 import textwrap
 from collections.abc import Sequence
@@ -15,12 +16,19 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection
+from matplotlib.patches import Patch
 
-from lecture_lib import slo
+from lecture_lib import metrics, slo
 from lecture_lib.experiments import partC as ex
 from lecture_lib.viz import figures
 
 __all__ = [
+    "BUDGET_HOURS",
+    "BucketFigure",
+    "BudgetFigure",
+    "FIGSIZE",
+    "FindBugFigure",
     "SLO_CHOICES",
     "bucket_widget",
     "find_bug_widget",
@@ -40,12 +48,18 @@ _ALERT_COLORS = {"fast burn": "#e53935", "medium burn": "#fb8c00", "slow burn": 
                  "lecture: 1 h >= 14.4 and 6 h >= 6": "#8e24aa", "naive: 5 min >= 14.4": "#757575"}
 
 
-def _redraw(drawn: list[Any], draw: Any) -> plt.Figure:
-    """A widget's one figure: ``draw(None)`` makes it, later ``draw(ax)`` redraws into its cleared axes, so the
-    layout found on the first show is kept (:func:`lecture_lib.viz.figures.png` then draws without it)."""
-    fig = draw(drawn[0].axes[0] if drawn else None)
-    drawn[:] = [fig]
-    return fig
+#: Size of every single-axes Part C figure (inches).
+FIGSIZE = (6.4, 3.4)
+
+#: The time axis of the SLO figure (hours, log scale): fixed, so that a slider moves the curve and the alert
+#: lines, not the axis. From 3.6 s (a fast-burn alert at the steepest setting fires within seconds) to the
+#: 30-day SLO period.
+BUDGET_HOURS = (1e-3, 720.0)
+
+
+def _axes(pyplot: bool) -> tuple[plt.Figure, Any]:
+    """A new :data:`FIGSIZE` figure with one axes (``pyplot`` as in :func:`lecture_lib.viz.figures.subplots`)."""
+    return figures.subplots(figsize=FIGSIZE, pyplot=pyplot)
 
 
 # ------------------------------------------------------------------------------------------------ SLO
@@ -62,84 +76,141 @@ def format_slo_summary(summary: dict[str, Any], slo_target: float, error_rate: f
             f"  alerts that fire  : {firing}")
 
 
-def plot_budget(slo_target: float, error_rate: float, *, pyplot: bool = True, ax: Any = None) -> plt.Figure:
-    """Budget left (%) over time at a constant error rate, with the moment each multiwindow alert fires.
+class BudgetFigure(figures.LiveFigure):
+    """Budget left (%) against time at a constant error rate (log time axis, :data:`BUDGET_HOURS`), with the
+    moment each multiwindow alert fires. Drawn once; :meth:`update` moves the curve, the alert lines and the
+    title, drawn with the legend over a cached picture of the rest, which never changes (the legend's entries
+    change when another set of alerts fires).
 
-    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`);
-    ``ax``: draw into these (cleared) axes of an existing figure instead of a new one (the widget's redraw).
+    ``summary``: :func:`lecture_lib.experiments.partC.slo_summary` of the same arguments, if already computed.
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
     """
-    s = ex.slo_summary(slo_target, error_rate)
-    tte = s["exhaustion_hours"]
-    horizon = 720.0 if math.isinf(tte) else min(720.0, 1.15 * tte)
-    t = np.linspace(0, horizon, 200)
-    left = np.clip(100 * (1 - s["burn_rate"] * t / 720.0), 0, 100)
-    if ax is None:
-        fig, ax = figures.subplots(figsize=(6.4, 3.4), pyplot=pyplot)
-    else:  # a widget redraws into its figure (same place, same layout)
-        fig = ax.figure
-        ax.cla()
-    _ = ax.plot(t, left, color="black", label=f"budget left (burn rate {s['burn_rate']:.3g})")
-    for name, row in s["alerts"].iterrows():
-        d = row["detection (min)"] / 60
-        if row["fires"] and d <= horizon:
-            _ = ax.axvline(d, color=_ALERT_COLORS[name], ls="--", label=f"{name} fires at {d:.3g} h")
-    ax.set_xlabel("hours at this error rate")
-    ax.set_ylabel("error budget left (%)")
-    ax.set_ylim(0, 105)
-    ax.set_title(f"SLO {100 * slo_target:.4g} %: budget {s['budget_minutes']:.3g} min per 30 days")
-    ax.legend(fontsize=8, loc="upper right")
-    return fig
+
+    T = np.logspace(math.log10(BUDGET_HOURS[0]), math.log10(BUDGET_HOURS[1]), 300)
+
+    def __init__(self, slo_target: float, error_rate: float, *, summary: dict[str, Any] | None = None,
+                 pyplot: bool = True) -> None:
+        self.fig, ax = _axes(pyplot)
+        self.ax = ax
+        (self.line,) = ax.plot(self.T, np.full_like(self.T, 100.0), color="black")
+        self.alerts = {name: ax.axvline(1.0, color=color, ls="--") for name, color in _ALERT_COLORS.items()}
+        ax.set_xscale("log")
+        figures.plain_log_ticks(ax.xaxis)
+        ax.set_xlim(*BUDGET_HOURS)
+        ax.set_ylim(0, 105)
+        ax.set_xlabel("hours at this error rate (log scale)")
+        ax.set_ylabel("error budget left (%)")
+        self.update(slo_target, error_rate, summary=summary)
+
+    def update(self, slo_target: float, error_rate: float, *, summary: dict[str, Any] | None = None) -> None:
+        s = ex.slo_summary(slo_target, error_rate) if summary is None else summary
+        self.line.set_ydata(np.clip(100 * (1 - s["burn_rate"] * self.T / 720.0), 0, 100))
+        firing = []
+        for line in self.alerts.values():
+            line.set_visible(False)
+        for name, row in s["alerts"].iterrows():
+            d = row["detection (min)"] / 60
+            if row["fires"] and d <= BUDGET_HOURS[1]:
+                if name not in self.alerts:
+                    self.alerts[name] = self.ax.axvline(1.0, color="gray", ls="--")
+                self.alerts[name].set_xdata([d, d])
+                self.alerts[name].set_visible(True)
+                firing.append(name)
+        self.ax.set_title(f"SLO {100 * slo_target:.4g} % (budget {s['budget_minutes']:.3g} min per 30 days), "
+                          f"burn rate {s['burn_rate']:.3g}", fontsize=10)
+        if getattr(self, "firing", None) != firing:  # the legend names the alerts that fire (times: in the text)
+            self.firing = firing
+            self.ax.legend([self.line, *(self.alerts[n] for n in firing)],
+                           ["budget left", *(f"{n} alert fires" for n in firing)], fontsize=8, loc="center left")
+
+    @property
+    def moving(self) -> list[Any]:
+        return [self.line, *self.alerts.values(), self.ax.get_legend(), self.ax.title]  # the legend over the lines
+
+
+def plot_budget(slo_target: float, error_rate: float, *, pyplot: bool = True) -> plt.Figure:
+    """The figure of :class:`BudgetFigure`: budget left over time, and when each multiwindow alert fires."""
+    return BudgetFigure(slo_target, error_rate, pyplot=pyplot).fig
 
 
 def slo_widget() -> Any:
-    """SLO target and error rate sliders -> :func:`lecture_lib.experiments.partC.slo_summary`."""
+    """SLO target and error rate sliders -> :func:`lecture_lib.experiments.partC.slo_summary`.
+
+    One :class:`BudgetFigure`, updated in place; each setting is computed once.
+    """
     import ipywidgets as w
 
     target = w.SelectionSlider(options=[(f"{100 * x:g} %", x) for x in SLO_CHOICES], value=0.999,
                                description="SLO target", continuous_update=False)
     rate = w.FloatLogSlider(value=0.0144, base=10, min=-5, max=-0.5, step=0.05, description="error rate",
                             readout_format=".2e", continuous_update=False)
-
+    summary_at = functools.lru_cache(maxsize=1024)(ex.slo_summary)
     panel = figures.Panel()
-    drawn: list[Any] = []
 
     def show(slo_target: float, error_rate: float) -> None:
-        s = ex.slo_summary(slo_target, error_rate)
+        s = summary_at(slo_target, error_rate)
         text = format_slo_summary(s, slo_target, error_rate) + "\n\n" + s["alerts"].round(3).to_string()
-        panel.show(_redraw(drawn, lambda ax: plot_budget(slo_target, error_rate, pyplot=False, ax=ax)), text=text)
+        panel.show_live(lambda: BudgetFigure(slo_target, error_rate, summary=s, pyplot=False),
+                        lambda f: f.update(slo_target, error_rate, summary=s), text=text)
 
     figures.live({"slo_target": target, "error_rate": rate}, show, panel)
     return w.VBox([w.HBox([target, rate]), panel.widget])
 
 
 # --------------------------------------------------------------------------------------- find a bug
-def plot_find_bug(summary: dict[str, Any], n: int, p: float, delta: float, *, pyplot: bool = True,
-                  ax: Any = None) -> plt.Figure:
-    """``P(find)`` against the number of cases, with ``n`` and the cases needed marked.
+class FindBugFigure(figures.LiveFigure):
+    """``P(find)`` against the number of cases, with ``n`` and the cases needed marked. Drawn once;
+    :meth:`update` moves the point of ``n`` and the title (drawn with the legend over a cached picture of the
+    rest), and redraws the rest only when the bug rate, the miss risk or the range of the curve changed.
 
-    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`);
-    ``ax``: draw into these (cleared) axes of an existing figure instead of a new one (the widget's redraw).
+    ``summary``: :func:`lecture_lib.experiments.partC.find_bug_summary` of ``(n, p, delta)``.
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
     """
-    if ax is None:
-        fig, ax = figures.subplots(figsize=(6.4, 3.4), pyplot=pyplot)
-    else:  # a widget redraws into its figure (same place, same layout)
-        fig = ax.figure
-        ax.cla()
-    _ = ax.plot(summary["n"], 100 * summary["curve"], color="#1e88e5", label=f"1 - (1 - p)^n, p = {p:g}")
-    _ = ax.axhline(100 * (1 - delta), color="gray", ls=":", label=f"target {100 * (1 - delta):g} %")
-    need = summary["cases_needed"]
-    _ = ax.axvline(need, color="#43a047", ls="--", label=f"cases needed: {need}")
-    _ = ax.plot([n], [100 * summary["p_find"]], "o", color="#e53935",
-                label=f"{n} cases: {100 * summary['p_find']:.3g} %")
-    ax.set_xlabel("number of random test cases n")
-    ax.set_ylabel("P(at least one case hits the bug) (%)")
-    ax.set_title("How many random cases find a bug of rate p?")
-    ax.legend(fontsize=8, loc="lower right")
-    return fig
+
+    def __init__(self, summary: dict[str, Any], n: int, p: float, delta: float, *, pyplot: bool = True) -> None:
+        self.fig, ax = _axes(pyplot)
+        self.ax = ax
+        (self.curve,) = ax.plot([0], [0], color="#1e88e5")
+        self.target = ax.axhline(100.0, color="gray", ls=":")
+        self.need = ax.axvline(0.0, color="#43a047", ls="--")
+        (self.dot,) = ax.plot([0], [0], "o", color="#e53935")
+        ax.set_ylim(-2, 102)
+        ax.set_xlabel("number of random test cases n")
+        ax.set_ylabel("P(at least one case hits the bug) (%)")
+        self.update(summary, n, p, delta)
+
+    def update(self, summary: dict[str, Any], n: int, p: float, delta: float) -> None:
+        grid, need = summary["n"], summary["cases_needed"]
+        self.dot.set_data([n], [100 * summary["p_find"]])
+        self.ax.set_title(f"{n} random cases find a bug of rate p = {p:.3g} with P = {100 * summary['p_find']:.3g} %",
+                          fontsize=10)
+        key = (p, delta, int(grid[-1]))
+        if key == self.background_key:
+            return
+        self.background_key = key
+        self.curve.set_data(grid, 100 * summary["curve"])
+        self.target.set_ydata([100 * (1 - delta)] * 2)
+        self.need.set_xdata([need, need])
+        self.ax.set_xlim(0, grid[-1])
+        self.ax.legend([self.curve, self.target, self.need, self.dot],
+                       [f"1 - (1 - p)^n, p = {p:.3g}", f"target {100 * (1 - delta):g} %", f"cases needed: {need}",
+                        "your n"], fontsize=8, loc="lower right")
+
+    @property
+    def moving(self) -> list[Any]:
+        return [self.dot, self.ax.get_legend(), self.ax.title]  # the legend over the point
+
+
+def plot_find_bug(summary: dict[str, Any], n: int, p: float, delta: float, *, pyplot: bool = True) -> plt.Figure:
+    """The figure of :class:`FindBugFigure`: ``P(find)`` against the number of cases, ``n`` marked."""
+    return FindBugFigure(summary, n, p, delta, pyplot=pyplot).fig
 
 
 def find_bug_widget() -> Any:
-    """Sample-size, bug-rate and confidence sliders -> :func:`lecture_lib.experiments.partC.find_bug_summary`."""
+    """Sample-size, bug-rate and confidence sliders -> :func:`lecture_lib.experiments.partC.find_bug_summary`.
+
+    One :class:`FindBugFigure`, updated in place; each setting is computed once.
+    """
     import ipywidgets as w
 
     n = w.IntSlider(value=100, min=1, max=2000, step=1, description="cases n", continuous_update=False)
@@ -147,78 +218,99 @@ def find_bug_widget() -> Any:
                          readout_format=".2e", continuous_update=False)
     delta = w.FloatSlider(value=0.05, min=0.001, max=0.5, step=0.001, description="miss risk δ",
                           readout_format=".3f", continuous_update=False)
-
+    summary_at = functools.lru_cache(maxsize=1024)(ex.find_bug_summary)
     panel = figures.Panel()
-    drawn: list[Any] = []
 
     def show(n: int, p: float, delta: float) -> None:
-        s = ex.find_bug_summary(n, p, delta)
+        s = summary_at(n, p, delta)
         text = (f"P(find) with {n} cases = {100 * s['p_find']:.4g} %; confidence {100 * (1 - delta):g} % needs "
                 f"{s['cases_needed']} cases (approximation ln(1/δ)/p = {s['approx_needed']:.1f})")
-        panel.show(_redraw(drawn, lambda ax: plot_find_bug(s, n, p, delta, pyplot=False, ax=ax)), text=text)
+        panel.show_live(lambda: FindBugFigure(s, n, p, delta, pyplot=False), lambda f: f.update(s, n, p, delta),
+                        text=text)
 
     figures.live({"n": n, "p": p, "delta": delta}, show, panel)
     return w.VBox([w.HBox([n, p, delta]), panel.widget])
 
 
 # ----------------------------------------------------------------------------------------- buckets
-def plot_buckets(samples: np.ndarray, result: dict[str, Any], *, title: str = "", pyplot: bool = True,
-                 ax: Any = None) -> plt.Figure:
-    """Latency histogram (log x) with the bucket bounds, the exact p99 and the bucket estimate.
+class BucketFigure(figures.LiveFigure):
+    """Latency histogram (log x) with the bucket bounds, the exact p99 and the ``histogram_quantile`` estimate.
 
-    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`);
-    ``ax``: draw into these (cleared) axes of an existing figure instead of a new one (the widget's redraw).
+    The histogram, the exact p99, the legend and the axes are drawn once (the x range spans the samples and every
+    default bound, 5 ms to 10 s); :meth:`update` moves the bounds, the estimate and the title (drawn with the
+    legend over the cached rest).
+    ``result``: :func:`lecture_lib.experiments.partC.bucket_error` for ``samples``.
+    ``pyplot=False`` draws outside pyplot's figure list (for the widget; see :mod:`lecture_lib.viz.figures`).
     """
-    if ax is None:
-        fig, ax = figures.subplots(figsize=(6.4, 3.4), pyplot=pyplot)
-    else:  # a widget redraws into its figure (same place, same layout)
-        fig = ax.figure
-        ax.cla()
-    x = np.asarray(samples)
-    edges = np.logspace(np.log10(x.min()), np.log10(x.max()), 80)
-    _ = ax.hist(x, bins=edges, color="#90caf9", label="latencies")
-    for k, b in enumerate(result["bounds"]):
-        _ = ax.axvline(b, color="gray", lw=0.6, alpha=0.7, label="bucket bounds" if k == 0 else None)
-    _ = ax.axvline(result["exact"], color="black", lw=2, label=f"exact p99 {1000 * result['exact']:.1f} ms")
-    _ = ax.axvline(result["estimate"], color="#e53935", lw=2, ls="--",
-                   label=f"histogram_quantile {1000 * result['estimate']:.1f} ms")
-    ax.set_xscale("log")
-    ax.set_xlabel("latency (s, log scale)")
-    ax.set_ylabel("requests")
-    ax.set_title(title or f"{result['buckets']} buckets: p99 off by {100 * result['rel_error']:.2g} %")
-    ax.legend(fontsize=8, loc="upper left")
-    return fig
+
+    def __init__(self, samples: np.ndarray, result: dict[str, Any], *, title: str = "", pyplot: bool = True) -> None:
+        self.fig, ax = _axes(pyplot)
+        self.ax = ax
+        x = np.asarray(samples)
+        edges = np.logspace(np.log10(x.min()), np.log10(x.max()), 80)
+        _ = ax.hist(x, bins=edges, color="#90caf9", label="latencies")
+        self.bounds = LineCollection([], colors="gray", linewidths=0.6, alpha=0.7, transform=ax.get_xaxis_transform())
+        ax.add_collection(self.bounds, autolim=False)
+        self.exact = ax.axvline(result["exact"], color="black", lw=2)
+        self.estimate = ax.axvline(result["estimate"], color="#e53935", lw=2, ls="--")
+        ax.set_xscale("log")
+        ax.set_xlim(min(x.min(), min(metrics.DEFAULT_BUCKETS)) / 1.2, max(x.max(), max(metrics.DEFAULT_BUCKETS)) * 1.2)
+        ax.set_xlabel("latency (s, log scale)")
+        ax.set_ylabel("requests")
+        ax.legend([Patch(color="#90caf9"), self.bounds, self.exact, self.estimate],
+                  ["latencies", "bucket bounds", f"exact p99 {1000 * result['exact']:.1f} ms", "histogram_quantile p99"],
+                  fontsize=8, loc="upper left")
+        self.update(result, title=title)
+
+    def update(self, result: dict[str, Any], *, title: str = "") -> None:
+        self.bounds.set_segments([[(b, 0.0), (b, 1.0)] for b in result["bounds"]])
+        self.estimate.set_xdata([result["estimate"]] * 2)
+        self.ax.set_title(title or f"{result['buckets']} buckets: histogram_quantile {1000 * result['estimate']:.1f} ms, "
+                                   f"p99 off by {100 * result['rel_error']:.2g} %", fontsize=10)
+
+    @property
+    def moving(self) -> list[Any]:
+        return [self.bounds, self.estimate, self.ax.get_legend(), self.ax.title]  # the legend over the lines
+
+
+def plot_buckets(samples: np.ndarray, result: dict[str, Any], *, title: str = "", pyplot: bool = True) -> plt.Figure:
+    """The figure of :class:`BucketFigure`: latency histogram, bucket bounds, exact and estimated p99."""
+    return BucketFigure(samples, result, title=title, pyplot=pyplot).fig
 
 
 def bucket_widget(samples: np.ndarray) -> Any:
-    """Layout picker and bucket-count slider -> :func:`lecture_lib.experiments.partC.bucket_error`."""
+    """Layout picker and bucket-count slider -> :func:`lecture_lib.experiments.partC.bucket_error`.
+
+    One :class:`BucketFigure`, updated in place; each setting is computed once.
+    """
     import ipywidgets as w
 
     kind = w.Dropdown(options=list(ex.LAYOUTS), value="exponential", description="layout")
     count = w.IntSlider(value=12, min=3, max=60, description="buckets", continuous_update=False)
-
+    result_at = functools.lru_cache(maxsize=1024)(lambda kind, count: ex.bucket_error(kind, count, samples))
     panel = figures.Panel()
-    drawn: list[Any] = []
 
     def show(kind: str, count: int) -> None:
-        r = ex.bucket_error(kind, count, samples)
+        r = result_at(kind, count)
         text = (f"{kind}, {r['buckets']} buckets (with +Inf): estimate {1000 * r['estimate']:.2f} ms, exact "
                 f"{1000 * r['exact']:.2f} ms, error {1000 * r['abs_error']:.2f} ms ({100 * r['rel_error']:.3g} %), "
                 f"width of the bucket holding p99 {1000 * r['bucket_width']:.1f} ms")
-        panel.show(_redraw(drawn, lambda ax: plot_buckets(samples, r, pyplot=False, ax=ax)), text=text)
+        panel.show_live(lambda: BucketFigure(samples, r, pyplot=False), lambda f: f.update(r), text=text)
 
     figures.live({"kind": kind, "count": count}, show, panel)
     return w.VBox([w.HBox([kind, count]), panel.widget])
 
 
 def plot_bucket_error_curve(samples: np.ndarray, counts: Sequence[int] = tuple(range(4, 61, 2))) -> plt.Figure:
-    """Relative p99 error against the number of buckets, linear vs exponential layouts (and the default)."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    """Relative p99 error against the number of buckets, linear vs exponential layouts, and the default buckets
+    of Prometheus' Python client (``prometheus_client``; the Go client's ``DefBuckets`` differ)."""
+    fig, ax = _axes(pyplot=True)
     for kind, color in (("linear", "#8e24aa"), ("exponential", "#1e88e5")):
         err = [100 * ex.bucket_error(kind, int(c), samples)["rel_error"] for c in counts]
         _ = ax.plot(list(counts), err, "o-", ms=3, color=color, label=kind)
-    d = ex.bucket_error("prometheus default", 0, samples)
-    _ = ax.plot([d["buckets"] - 1], [100 * d["rel_error"]], "s", color="black", label="Prometheus default buckets")
+    d = ex.bucket_error(ex.PYTHON_CLIENT_DEFAULT, 0, samples)
+    _ = ax.plot([d["buckets"] - 1], [100 * d["rel_error"]], "s", color="black",
+                label="default buckets of the Python client (prometheus_client)")
     ax.set_yscale("log")
     ax.set_xlabel("finite buckets")
     ax.set_ylabel("|p99 estimate - exact| / exact (%)")
@@ -282,7 +374,7 @@ def plot_sampling(df: pd.DataFrame) -> plt.Figure:
 # --------------------------------------------------------------------------------------- benchmark
 def plot_benchmark(samples: dict[str, Sequence[float]]) -> plt.Figure:
     """Every recorded run (ms, log scale) per variant, jittered, with its median."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    fig, ax = _axes(pyplot=True)
     rng = np.random.default_rng(0)
     for k, (name, vals) in enumerate(samples.items()):
         v = 1000 * np.asarray(vals)
