@@ -2,7 +2,8 @@
 
 Executes each notebook in a fresh kernel, runs its part's checks and prints a per-question table and totals.
 Never writes to the notebooks. Without a PATH it grades the exercise notebooks of the course folder it is run
-in (from the course folder itself, ``notebooks/`` or ``exercises/``); ``--part B`` picks one part's.
+in (from the course folder itself, ``notebooks/`` or ``exercises/``); ``--part B`` picks one part's; ``--lang ja``
+(default inside a ``ja`` folder) the Japanese edition's, graded with the course's words in Japanese.
 Results for a course folder's exercise notebooks are remembered for the start page's progress map
 (:mod:`lecture_lib.grade.course`). Exit status 0 when every notebook could be graded (whatever the score),
 2 when one could not be read (missing file, not a notebook, unknown part) or no notebook was found.
@@ -16,7 +17,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from .course import PARTS, exercise_notebook, exercise_notebooks, find_course_root, record_progress
+from lecture_lib.i18n import LANGUAGES, language
+
+from .course import PARTS, exercise_folder, exercise_notebook, exercise_notebooks, find_course_root, record_progress
 from .report import format_report, format_summary, write_json
 from .runner import NotebookReport, grade_notebook
 
@@ -34,17 +37,18 @@ def expand(paths: list[str]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def default_paths(part: str | None, cwd: Path | None = None) -> list[Path]:
-    """The course folder's exercise notebooks (one part's with ``part``); raises ValueError outside a course."""
+def default_paths(part: str | None, cwd: Path | None = None, lang: str = "en") -> list[Path]:
+    """The course folder's exercise notebooks in ``lang`` (one part's with ``part``); raises ValueError outside a
+    course."""
     root = find_course_root(cwd)
     if root is None:
         raise ValueError("no PATH given and this folder is not inside the course folder "
                          "(one holding exercises/ and notebooks/00_start_here.ipynb): give a notebook's path")
     if part is not None:
-        return [root / "exercises" / exercise_notebook(part)]
-    found = exercise_notebooks(root)
+        return [exercise_folder(root, lang) / exercise_notebook(part)]
+    found = exercise_notebooks(root, lang)
     if not found:
-        raise ValueError(f"no exercise notebooks found in {root / 'exercises'}")
+        raise ValueError(f"no exercise notebooks found in {exercise_folder(root, lang)}")
     return found
 
 
@@ -69,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", metavar="SECONDS", type=float, default=60.0,
                         help="time limit per cell and per question (default 60)")
     parser.add_argument("--seed", type=int, default=None, help="seed for the checks' inputs (default: random)")
+    parser.add_argument("--lang", choices=LANGUAGES, default=None,
+                        help="without PATH: grade the English (en) or Japanese (ja) exercise notebooks "
+                             "(default: ja inside a 'ja' folder, else en); the table speaks each notebook's language")
     parser.add_argument("--width", type=int, default=None, metavar="COLUMNS",
                         help="width of the table (default: the terminal's, or 146 when not a terminal)")
     args = parser.parse_args(argv)
@@ -77,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.paths and args.part:
         parser.error("--part picks a notebook of the course folder; give either PATH or --part, not both")
     try:
-        paths = expand(args.paths) if args.paths else default_paths(args.part)
+        lang = args.lang or language()
+        paths = expand(args.paths) if args.paths else default_paths(args.part, lang=lang)
     except ValueError as err:
         parser.error(str(err))
 
@@ -92,9 +100,9 @@ def main(argv: list[str] | None = None) -> int:
             report = grade_notebook(path, timeout=args.timeout, seed=args.seed)
         reports.append(report)
         shown = NotebookReport(**{**report.__dict__, "path": _shown(path)})
-        print(format_report(shown, message_width=message_width), flush=True)
+        print(format_report(shown, message_width=message_width, lang=language(path)), flush=True)
         print(flush=True)
-    print(format_summary(reports), flush=True)
+    print(format_summary(reports, lang=lang), flush=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     record_progress([{**r.as_json(), "path": str(Path(r.path).resolve())} for r in reports], when=stamp)
     if args.json is not None:

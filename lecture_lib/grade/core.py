@@ -25,6 +25,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from lecture_lib.i18n import MESSAGES, message
+
 from .probe_runtime import Arr, Opaque, Raised, decode
 
 __all__ = [
@@ -135,18 +137,17 @@ class Outcome:
     def label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
 
-    def feedback_line(self) -> str:
-        """The one line ``check()`` prints."""
-        score = f"({self.points}/{self.max_points})"
-        if self.status == "passed":
-            return f"{self.id} passed {score}: {self.message}"
-        if self.status == "not_attempted":
-            return f"{self.id} not attempted yet {score}: {self.message}"
-        if self.status == "failed":
-            return f"{self.id} not passed yet {score}: {self.message}"
-        if self.status == "stale":
-            return f"{self.id} not checked {score}: {self.message}"
-        return f"{self.id} {self.label} {score}: {self.message}"
+    def label_in(self, lang: str) -> str:
+        """The status label in ``lang`` (``"en"`` or ``"ja"``; :mod:`lecture_lib.i18n`)."""
+        key = f"status {self.status}"
+        return message(key, lang) if key in MESSAGES else self.status
+
+    def feedback_line(self, lang: str = "en") -> str:
+        """The one line ``check()`` prints, in ``lang``."""
+        key = {"passed": "line passed", "not_attempted": "line not attempted", "failed": "line failed",
+               "stale": "line stale"}.get(self.status, "line other")
+        return message(key, lang, qid=self.id, score=f"({self.points}/{self.max_points})", text=self.message,
+                       label=self.label_in(lang))
 
     def as_json(self) -> dict[str, Any]:
         return {

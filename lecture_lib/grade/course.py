@@ -52,9 +52,14 @@ def exercise_notebook(part: str) -> str:
     return PARTS[part.upper()][0] + EXERCISE_SUFFIX
 
 
-def exercise_notebooks(root: Path) -> list[Path]:
-    """The exercise notebooks of the course folder ``root`` that exist, in part order."""
-    return [p for p in (Path(root) / "exercises" / exercise_notebook(x) for x in PARTS) if p.is_file()]
+def exercise_folder(root: Path, lang: str = "en") -> Path:
+    """The exercise notebooks' folder of the course folder ``root``: ``exercises/``, or ``exercises/ja/``."""
+    return Path(root) / "exercises" / ("ja" if lang == "ja" else "")
+
+
+def exercise_notebooks(root: Path, lang: str = "en") -> list[Path]:
+    """The exercise notebooks (in ``lang``) of the course folder ``root`` that exist, in part order."""
+    return [p for p in (exercise_folder(root, lang) / exercise_notebook(x) for x in PARTS) if p.is_file()]
 
 
 def progress_file(root: Path | None) -> Path | None:
@@ -70,8 +75,9 @@ def progress_file(root: Path | None) -> Path | None:
 def _course_exercise(path: Path) -> tuple[Path, str] | None:
     """(course folder, part) when ``path`` is one of a course folder's exercise notebooks, else None."""
     path = Path(path).resolve()
-    root = path.parent.parent
-    if path.parent.name != "exercises" or find_course_root(root) != root:
+    folder = path.parent.parent if path.parent.name == "ja" else path.parent  # the Japanese edition counts too
+    root = folder.parent
+    if folder.name != "exercises" or find_course_root(root) != root:
         return None
     for part in PARTS:
         if path.name == exercise_notebook(part):

@@ -23,6 +23,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from lecture_lib.i18n import language, message
+
 from . import probe_runtime
 from .core import Outcome, Question, evaluate, find_question
 from .notebook import shell_history, stale_reason
@@ -79,12 +81,14 @@ def _namespace(frame_globals: dict[str, Any]) -> Any:
 
 
 def evaluate_locally(question_id: str, namespace: Any, seed: int = LOCAL_SEED, *,
-                     history: Sequence[str] | None = None, timeout: float | None = None) -> Outcome:
+                     history: Sequence[str] | None = None, timeout: float | None = None,
+                     lang: str = "en") -> Outcome:
     """Probe and judge ``question_id`` in this process, on the names in ``namespace``; returns the Outcome.
 
     What :func:`check` prints and what the tests use to judge a namespace directly. The inputs travel through
     the same wire format as with the command-line grader, so the judge sees exactly what it would see there.
-    history: the notebook's inputs so far (oldest first), to detect a stale definition; timeout: seconds.
+    history: the notebook's inputs so far (oldest first), to detect a stale definition; timeout: seconds;
+    lang: the language of the course's own words (``"en"``, ``"ja"``).
     """
     question = find_question(question_id)
     if history is not None:
@@ -99,30 +103,31 @@ def evaluate_locally(question_id: str, namespace: Any, seed: int = LOCAL_SEED, *
     with timer:
         envelope = probe_runtime.run(question.probe, namespace, kernel_inputs)
     if timer.fired:
-        return Outcome(question.id, 0, question.points, "timeout",
-                       f"no answer within {timeout:g} s (does the code loop forever, or do far more work than "
-                       f"needed?); it was interrupted")
+        return Outcome(question.id, 0, question.points, "timeout", message("timed out after", lang, seconds=timeout))
     return evaluate(question, inputs, json.loads(json.dumps(envelope)))
 
 
 def check(question_id: str, *, timeout: float = CHECK_TIMEOUT) -> None:
     """Check your answer to ``question_id`` (e.g. ``"A1"``) and print one line of feedback; returns None.
 
-    Looks up your functions in the calling notebook's namespace, calls them on the grader's inputs and compares
+    Speaks the notebook's language (:func:`lecture_lib.i18n.language`). Looks up your functions in the calling
+    notebook's namespace, calls them on the grader's inputs and compares
     the results with the course's reference implementation. Never raises: an unfinished stub prints
     "not attempted yet", an error in your code prints the error, a cell that failed to define your function
     says so, and an answer slower than ``timeout`` seconds is interrupted.
     """
+    lang = "en"
     try:
+        lang = language()
         frame = sys._getframe(1)
         ns = _namespace(frame.f_globals)
         del frame
-        outcome = evaluate_locally(question_id, ns, history=shell_history(), timeout=timeout)
-        print(outcome.feedback_line())
+        outcome = evaluate_locally(question_id, ns, history=shell_history(), timeout=timeout, lang=lang)
+        print(outcome.feedback_line(lang))
     except KeyboardInterrupt:
-        print(f"{question_id}: interrupted (does your code loop forever?)")
+        print(message("interrupted", lang, qid=question_id))
     except ValueError as err:
-        print(f"check({question_id!r}): {err}")
+        print(message("check bad id", lang, qid=question_id, error=err))
     except BaseException as err:  # noqa: BLE001 - feedback must never raise into the notebook
-        print(f"check({question_id!r}) could not run: {type(err).__name__}: {err}")
+        print(message("check could not run", lang, qid=question_id, error=f"{type(err).__name__}: {err}"))
     return None

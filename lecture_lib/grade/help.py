@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Mapping, NamedTuple
 
-__all__ = ["HELP", "Help"]
+__all__ = ["HELP", "Help", "help_for"]
 
 
 class Help(NamedTuple):
@@ -255,3 +255,13 @@ HELP: Mapping[str, Help] = MappingProxyType({
         "Decoding is bandwidth-bound: a 7B fp16 model on 100 GB/s reads 14 GB per step, about 7 steps per second.",
     ),
 })
+
+
+def help_for(question_id: str, lang: str = "en") -> Help:
+    """The help of ``question_id`` in ``lang``: :data:`HELP`, or its Japanese edition
+    (:data:`lecture_lib.grade.help_ja.HELP_JA`) for ``"ja"``."""
+    if lang == "ja":
+        from .help_ja import HELP_JA
+
+        return HELP_JA[question_id]
+    return HELP[question_id]

@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .core import find_question
-from .help import HELP
+from lecture_lib.i18n import language, message
+
+from .help import help_for
 
 __all__ = [
     "defined_names", "grade", "hint", "latest_definitions", "notebook_path", "solution", "stale_reason",
@@ -183,32 +185,33 @@ def _reference() -> dict[str, str]:
 
 def hint(question_id: str, level: int = 1) -> None:
     """Print hint ``level`` (1: the idea, 2: the formula or steps, 3: the code shape) for ``question_id``."""
+    lang = language()
     try:
         qid = find_question(question_id).id
     except ValueError as err:
-        print(f"hint({question_id!r}): {err}")
+        print(message("hint bad id", lang, qid=question_id, error=err))
         return None
     if isinstance(level, bool) or not isinstance(level, int) or level not in (1, 2, 3):
-        print(f"hint({question_id!r}, level={level!r}): level must be 1, 2 or 3")
+        print(message("hint bad level", lang, qid=question_id, level=level))
         return None
-    text = HELP[qid][level - 1]
-    after = (f'still stuck? hint("{qid}", {level + 1})' if level < 3
-             else f'still stuck? solution("{qid}") shows the reference solution')
-    print(f"{qid} hint {level}/3: {text}\n({after})")
+    text = help_for(qid, lang)[level - 1]
+    after = (message("hint next", lang, qid=qid, next=level + 1) if level < 3
+             else message("hint last", lang, qid=qid))
+    print(message("hint", lang, qid=qid, level=level, text=text, after=after))
     return None
 
 
 def solution(question_id: str) -> None:
     """Print the reference solution of ``question_id`` with a one-line explanation."""
+    lang = language()
     try:
         qid = find_question(question_id).id
     except ValueError as err:
-        print(f"solution({question_id!r}): {err}")
+        print(message("solution bad id", lang, qid=question_id, error=err))
         return None
     code = _reference().get(qid)
     if code is None:
-        print(f"solution({qid!r}): no reference solution is shipped for {qid}")
+        print(message("solution none", lang, qid=qid))
         return None
-    print(f"{qid} reference solution. Why: {HELP[qid].explanation}\n\n{code}\n\n"
-          f'(type it in yourself rather than pasting it: then run check("{qid}"))')
+    print(message("solution", lang, qid=qid, why=help_for(qid, lang).explanation, code=code))
     return None

@@ -10,6 +10,8 @@ import textwrap
 from pathlib import Path
 from typing import Any, Sequence
 
+from lecture_lib.i18n import message
+
 from .runner import NotebookReport
 
 
@@ -19,34 +21,36 @@ def _wrap(text: str, width: int, indent: int) -> str:
     return ("\n" + " " * indent).join(lines or [""])
 
 
-def format_report(report: NotebookReport, *, message_width: int = 110) -> str:
-    """One notebook: a per-question table, the notes about its cells, and its total."""
-    lines = [f"{report.path}" + (f"  (part {report.part})" if report.part else "")]
+def format_report(report: NotebookReport, *, message_width: int = 110, lang: str = "en") -> str:
+    """One notebook: a per-question table, the notes about its cells, and its total (course words in ``lang``)."""
+    lines = [f"{report.path}" + (message("part", lang, part=report.part) if report.part else "")]
     if report.error is not None:
-        lines.append(f"  NOT GRADED: {report.error}")
+        lines.append(message("not graded", lang, error=report.error))
         return "\n".join(lines)
-    lines.append(f"  {'question':<9} {'points':>7}  {'status':<14} message")
+    header = message("table header", lang, question=message("question", lang), points=message("points", lang),
+                     status=message("status", lang))
+    lines.append(f"  {header}")
     column = 2 + 9 + 1 + 7 + 2 + 14 + 1
     for o in report.outcomes:
-        lines.append(f"  {o.id:<9} {f'{o.points}/{o.max_points}':>7}  {o.label:<14} "
+        lines.append(f"  {o.id:<9} {f'{o.points}/{o.max_points}':>7}  {o.label_in(lang):<14} "
                      f"{_wrap(o.message, message_width, column)}")
     for note in report.notes:
-        lines.append(f"  note: {_wrap(note, message_width + 20, 8)}")
+        lines.append(message("note", lang, text=_wrap(note, message_width + 20, 8)))
     passed = sum(o.passed for o in report.outcomes)
     n = len(report.outcomes)
-    verdict = "all questions passed" if n and passed == n else f"{passed} of {n} questions passed"
-    lines.append(f"  total {report.score}/{report.max_score} ({verdict})")
+    verdict = message("all passed", lang) if n and passed == n else message("some passed", lang, passed=passed, n=n)
+    lines.append(message("total", lang, score=report.score, max_score=report.max_score, verdict=verdict))
     return "\n".join(lines)
 
 
-def format_summary(reports: Sequence[NotebookReport]) -> str:
+def format_summary(reports: Sequence[NotebookReport], *, lang: str = "en") -> str:
     graded = [r for r in reports if r.graded]
     score = sum(r.score for r in graded)
     max_score = sum(r.max_score for r in graded)
-    text = f"overall {score}/{max_score} over {len(graded)} graded notebook(s)"
+    text = message("overall", lang, score=score, max_score=max_score, n=len(graded))
     failed = len(reports) - len(graded)
     if failed:
-        text += f"; {failed} notebook(s) could not be graded"
+        text += message("overall failed", lang, n=failed)
     return text
 
 

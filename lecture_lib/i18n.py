@@ -1,0 +1,117 @@
+"""The course's two languages: which one a notebook speaks, and the grader's messages in both.
+
+The Japanese edition (``notebooks/ja/``, ``exercises/ja/``) runs exactly the same code as the English notebooks
+(``tools/make_ja.py`` copies the code cells), so the language cannot be written in the code. It is read from
+where the notebook lives instead: a kernel runs in its notebook's folder (JupyterLab, nbclient, nbval), and a
+folder named ``ja`` means Japanese. ``LECTURE26_LANG=ja`` (or ``en``) overrides it, e.g. on Colab.
+
+:data:`MESSAGES` is the one table of the grader's own sentences (status words, the report's headings, help
+labels), each in both languages; :func:`message` picks one and fills in its fields. The hints per question
+(:mod:`lecture_lib.grade.help`, the mistake tables of ``lecture_lib.grade.part*``) carry their Japanese text
+beside the English in :mod:`lecture_lib.grade.messages_ja`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["LANGUAGES", "MESSAGES", "language", "message"]
+
+#: The languages the course speaks; the first is the default.
+LANGUAGES = ("en", "ja")
+_ENV = "LECTURE26_LANG"
+
+
+def language(path: str | os.PathLike[str] | None = None) -> str:
+    """``"ja"`` when ``path`` (default: the current folder) is a ``ja`` folder or inside one, else ``"en"``.
+
+    The environment variable ``LECTURE26_LANG`` (``en`` or ``ja``) wins when set. A notebook *file* counts by
+    its folder: ``exercises/ja/partB_..._exercises.ipynb`` is Japanese.
+    """
+    chosen = os.environ.get(_ENV, "").strip().lower()
+    if chosen:
+        if chosen not in LANGUAGES:
+            raise ValueError(f"{_ENV} must be one of {LANGUAGES}; got {chosen!r}")
+        return chosen
+    here = Path.cwd() if path is None else Path(path)
+    if here.suffix == ".ipynb":
+        here = here.parent
+    return "ja" if here.resolve().name == "ja" else "en"
+
+
+#: key -> {language: text}; ``{name}`` fields are filled by :func:`message`. The English texts are exactly what
+#: the grader printed before it spoke Japanese (stored notebook outputs depend on them).
+MESSAGES: dict[str, dict[str, str]] = {
+    # check(): one line per question
+    "line passed": {"en": "{qid} passed {score}: {text}", "ja": "{qid} 合格 {score}: {text}"},
+    "line not attempted": {"en": "{qid} not attempted yet {score}: {text}", "ja": "{qid} 未着手 {score}: {text}"},
+    "line failed": {"en": "{qid} not passed yet {score}: {text}", "ja": "{qid} 未合格 {score}: {text}"},
+    "line stale": {"en": "{qid} not checked {score}: {text}", "ja": "{qid} 未チェック {score}: {text}"},
+    "line other": {"en": "{qid} {label} {score}: {text}", "ja": "{qid} {label} {score}: {text}"},
+    "interrupted": {"en": "{qid}: interrupted (does your code loop forever?)",
+                    "ja": "{qid}: 中断しました（コードが無限ループしていませんか？）"},
+    "check bad id": {"en": "check({qid!r}): {error}", "ja": "check({qid!r}): {error}"},
+    "check could not run": {"en": "check({qid!r}) could not run: {error}",
+                            "ja": "check({qid!r}) を実行できませんでした: {error}"},
+    "timed out after": {"en": ("no answer within {seconds:g} s (does the code loop forever, or do far more work than "
+                               "needed?); it was interrupted"),
+                        "ja": ("{seconds:g} 秒以内に答えが返りませんでした（無限ループ、または必要以上の計算を"
+                               "していませんか？）。中断しました")},
+    # status labels of the grading table
+    "status passed": {"en": "passed", "ja": "合格"},
+    "status failed": {"en": "failed", "ja": "不合格"},
+    "status not_attempted": {"en": "not attempted", "ja": "未着手"},
+    "status missing": {"en": "missing", "ja": "関数なし"},
+    "status error": {"en": "error", "ja": "エラー"},
+    "status interrupted": {"en": "interrupted", "ja": "中断"},
+    "status timeout": {"en": "timed out", "ja": "時間切れ"},
+    "status died": {"en": "kernel died", "ja": "カーネル停止"},
+    "status not_run": {"en": "not run", "ja": "未実行"},
+    "status stale": {"en": "not checked", "ja": "未チェック"},
+    # hint() and solution()
+    "hint": {"en": "{qid} hint {level}/3: {text}\n({after})", "ja": "{qid} ヒント {level}/3: {text}\n（{after}）"},
+    "hint next": {"en": "still stuck? hint(\"{qid}\", {next})", "ja": "まだ難しければ hint(\"{qid}\", {next})"},
+    "hint last": {"en": "still stuck? solution(\"{qid}\") shows the reference solution",
+                  "ja": "まだ難しければ solution(\"{qid}\") で模範解答を表示できます"},
+    "hint bad id": {"en": "hint({qid!r}): {error}", "ja": "hint({qid!r}): {error}"},
+    "hint bad level": {"en": "hint({qid!r}, level={level!r}): level must be 1, 2 or 3",
+                       "ja": "hint({qid!r}, level={level!r}): level は 1、2、3 のいずれかです"},
+    "solution": {"en": ("{qid} reference solution. Why: {why}\n\n{code}\n\n"
+                        "(type it in yourself rather than pasting it: then run check(\"{qid}\"))"),
+                 "ja": ("{qid} の模範解答。ポイント: {why}\n\n{code}\n\n"
+                        "（貼り付けずに自分で打ち込み、check(\"{qid}\") を実行しましょう）")},
+    "solution bad id": {"en": "solution({qid!r}): {error}", "ja": "solution({qid!r}): {error}"},
+    "solution none": {"en": "solution({qid!r}): no reference solution is shipped for {qid}",
+                      "ja": "solution({qid!r}): {qid} の模範解答は同梱されていません"},
+    # the command-line grader's table
+    "table header": {"en": "{question:<9} {points:>7}  {status:<14} message",
+                     "ja": "{question:<9} {points:>7}  {status:<14} メッセージ"},
+    "question": {"en": "question", "ja": "問題"},
+    "points": {"en": "points", "ja": "得点"},
+    "status": {"en": "status", "ja": "状態"},
+    "part": {"en": "  (part {part})", "ja": "  （パート{part}）"},
+    "not graded": {"en": "  NOT GRADED: {error}", "ja": "  採点できませんでした: {error}"},
+    "note": {"en": "  note: {text}", "ja": "  注意: {text}"},
+    "total": {"en": "  total {score}/{max_score} ({verdict})", "ja": "  合計 {score}/{max_score}（{verdict}）"},
+    "all passed": {"en": "all questions passed", "ja": "全問合格"},
+    "some passed": {"en": "{passed} of {n} questions passed", "ja": "{n} 問中 {passed} 問合格"},
+    "overall": {"en": "overall {score}/{max_score} over {n} graded notebook(s)",
+                "ja": "総合 {score}/{max_score}（採点したノートブック {n} 冊）"},
+    "overall failed": {"en": "; {n} notebook(s) could not be graded", "ja": "、採点できなかったノートブック {n} 冊"},
+}
+
+
+def message(key: str, lang: str | None = None, /, **fields: object) -> str:
+    """The message ``key`` in ``lang`` (default: :func:`language`), with ``fields`` filled in.
+
+    >>> message("some passed", "ja", passed=2, n=3)
+    '3 問中 2 問合格'
+    """
+    if key not in MESSAGES:
+        raise ValueError(f"key must be one of the grader's messages ({len(MESSAGES)} in lecture_lib.i18n.MESSAGES); "
+                         f"got {key!r}")
+    lang = language() if lang is None else lang
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {LANGUAGES}; got {lang!r}")
+    return MESSAGES[key][lang].format(**fields)
