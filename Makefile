@@ -4,9 +4,11 @@
 #                with /usr/bin/chromium installed, tests/test_browser.py also runs them in JupyterLab + Chromium),
 #                then every notebook once more computed the way another CPU would (ATEN_CPU_CAPABILITY=default)
 #   make grade - grade every exercise notebook (PART=B: only Part B's); works from notebooks/ and exercises/ too
+#   make lab LANG=ja, make grade LANG=ja - the same in Japanese (notebooks/ja, exercises/ja; 日本語版)
 # For maintainers:
-#   make notebooks - regenerate exercises/ from solutions/ and re-execute every notebook, storing outputs;
-#                    then regenerate docs/lecture_checks.md from the notebooks' "Lecture check" callouts
+#   make notebooks - regenerate exercises/ from solutions/ and the Japanese edition from i18n/ja/, re-execute
+#                    every notebook, storing outputs; then regenerate docs/lecture_checks.md (and .ja.md) from
+#                    the notebooks' "Lecture check" callouts
 #   make bench     - run every benchmark in benchmarks/ quickly and print one table (ratio vs goal)
 #
 # Variables: PORT=8888 (JupyterLab port), LAB_ARGS="--no-browser ..." (extra JupyterLab options),
@@ -22,7 +24,9 @@ STAMP     := $(VENV)/.installed
 # The course kernel (lecture_lib/kernel.py): IPython without the Python patch version in language_info, so
 # JupyterLab opens the committed notebooks without changing them.
 KERNEL    := $(VENV)/share/jupyter/kernels/python3/kernel.json
-START     := notebooks/00_start_here.ipynb
+# LANG=ja (exactly; a locale such as ja_JP.UTF-8 does not count) picks the Japanese edition.
+COURSE_LANG := $(if $(filter ja,$(LANG)),ja,en)
+START     := notebooks/$(if $(filter ja,$(COURSE_LANG)),ja/)00_start_here.ipynb
 PORT      ?= 8888
 LAB_ARGS  ?=
 PYTEST_ARGS ?=
@@ -56,10 +60,11 @@ lab: $(STAMP) $(KERNEL)
 	  --LabApp.default_url=/lab/tree/$(START) $(LAB_ARGS)
 
 grade: $(STAMP) $(KERNEL)
-	@$(PY) -m lecture_lib.grade $(if $(PART),--part $(PART))
+	@$(PY) -m lecture_lib.grade $(if $(PART),--part $(PART)) $(if $(filter ja,$(COURSE_LANG)),--lang ja)
 
 notebooks: $(STAMP) $(KERNEL)
 	$(PY) tools/make_exercises.py
+	$(PY) tools/make_ja.py
 	$(RUN_ENV) $(PY) tools/run_notebooks.py $(NOTEBOOKS)
 	$(PY) tools/make_ledger.py
 
@@ -68,7 +73,8 @@ test: $(STAMP) $(KERNEL)
 ifeq ($(strip $(PYTEST_ARGS)),)
 ifneq ($(strip $(OTHER_CPU)),)
 	@echo "Every notebook again, computed the way another CPU would ($(OTHER_CPU)):"
-	$(RUN_ENV) $(OTHER_CPU) $(PY) -m pytest -q -p no:cacheprovider notebooks solutions exercises
+	$(RUN_ENV) $(OTHER_CPU) $(PY) -m pytest -q -p no:cacheprovider notebooks solutions exercises \
+	  --ignore=notebooks/ja --ignore=exercises/ja
 endif
 endif
 

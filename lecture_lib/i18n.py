@@ -14,9 +14,10 @@ beside the English in :mod:`lecture_lib.grade.messages_ja`.
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "MESSAGES", "language", "message"]
+__all__ = ["LANGUAGES", "MESSAGES", "language", "message", "pad", "width"]
 
 #: The languages the course speaks; the first is the default.
 LANGUAGES = ("en", "ja")
@@ -85,11 +86,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "solution none": {"en": "solution({qid!r}): no reference solution is shipped for {qid}",
                       "ja": "solution({qid!r}): {qid} の模範解答は同梱されていません"},
     # the command-line grader's table
-    "table header": {"en": "{question:<9} {points:>7}  {status:<14} message",
-                     "ja": "{question:<9} {points:>7}  {status:<14} メッセージ"},
-    "question": {"en": "question", "ja": "問題"},
-    "points": {"en": "points", "ja": "得点"},
-    "status": {"en": "status", "ja": "状態"},
+    "table header": {"en": "question   points  status         message",
+                     "ja": "問題          得点  状態           メッセージ"},
     "part": {"en": "  (part {part})", "ja": "  （パート{part}）"},
     "not graded": {"en": "  NOT GRADED: {error}", "ja": "  採点できませんでした: {error}"},
     "note": {"en": "  note: {text}", "ja": "  注意: {text}"},
@@ -98,6 +96,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     "some passed": {"en": "{passed} of {n} questions passed", "ja": "{n} 問中 {passed} 問合格"},
     "overall": {"en": "overall {score}/{max_score} over {n} graded notebook(s)",
                 "ja": "総合 {score}/{max_score}（採点したノートブック {n} 冊）"},
+    # the start page's progress map (show_progress)
+    "progress header": {"en": "part  topic                                 last grade      still to pass",
+                        "ja": "パート テーマ                                最後の採点      未合格の問題"},
+    "not graded yet": {"en": "not graded yet", "ja": "未採点"},
+    "to do all": {"en": "all", "ja": "すべて"},
+    "to do done": {"en": "done", "ja": "完了"},
+    "next": {"en": "Next: {step}", "ja": "次のステップ: {step}"},
+    "next finish": {"en": "Part {part}: questions {to_do} in {exercises}",
+                    "ja": "パート{part}: {exercises} の問題 {to_do}"},
+    "next start": {"en": "Part {part} ({title}): read {lesson}, then solve {exercises}",
+                   "ja": "パート{part}（{title}）: {lesson} を読み、{exercises} を解きましょう"},
+    "next done": {"en": "every part is at full marks: try the challenge questions and Zone 6 of each part",
+                  "ja": "すべてのパートが満点です。チャレンジ問題と各パートのゾーン6に挑戦しましょう"},
     "overall failed": {"en": "; {n} notebook(s) could not be graded", "ja": "、採点できなかったノートブック {n} 冊"},
 }
 
@@ -115,3 +126,13 @@ def message(key: str, lang: str | None = None, /, **fields: object) -> str:
     if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {LANGUAGES}; got {lang!r}")
     return MESSAGES[key][lang].format(**fields)
+
+
+def width(text: str) -> int:
+    """Columns ``text`` takes in a terminal or a notebook's fixed-width output: wide (CJK) characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, columns: int) -> str:
+    """``text`` padded with spaces to ``columns`` display columns (:func:`width`), so Japanese tables line up."""
+    return text + " " * max(0, columns - width(text))

@@ -131,3 +131,32 @@ def test_a_well_formed_callout_is_read(tmp_path):
     assert (c.sections, c.verdict, c.claim, c.course, c.anchor) == (
         ("§3.A.1", "§0"), "misleading", "a | b", "c", "2.1-A-code-heading")
     assert r"a \| b" in ml.render([c])
+
+
+# ------------------------------------------------------------------------------------- the Japanese ledger
+LINK_JA = re.compile(r"\]\(<\.\./notebooks/ja/([^>#]+\.ipynb)#([^>]*)>\)")
+
+
+def test_japanese_ledger_is_up_to_date_and_its_links_resolve():
+    ledger = (ROOT / ml.EDITIONS["ja"].ledger).read_text(encoding="utf-8")
+    assert ledger == ml.build(ROOT, "ja"), "run: python tools/make_ledger.py"
+    anchors = {p.name: {ml.heading_anchor(h) for h in ml.headings(nbformat.read(p, as_version=4))}
+               for p in ml.notebooks(ROOT, "ja")}
+    links = LINK_JA.findall(ledger)
+    assert links and [f"{nb}#{a}" for nb, a in links if a not in anchors.get(nb, set())] == []
+
+
+def test_japanese_callouts_match_the_english_ones(checks):
+    """Same checks, same order, same verdicts and section numbers; the Japanese headers name the sections."""
+    ja = [c for p in ml.notebooks(ROOT, "ja") for c in ml.collect(p)]
+    assert [(c.notebook, c.verdict) for c in ja] == [(c.notebook, c.verdict) for c in checks]
+    assert [[s.split("「")[0] for s in c.sections] for c in ja] == [list(c.sections) for c in checks]
+    assert all("「" in s for c in ja for s in c.sections)
+
+
+def test_control_a_malformed_japanese_callout_is_rejected(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "# 見出し\n\n<!-- lecture-check claim: a || course: b -->\n> **講義チェック（§3.A.2、誤り）。** 節の題名がない")])
+    nbformat.write(nb, tmp_path / "x.ipynb")
+    with pytest.raises(ValueError, match="講義チェック"):
+        ml.collect(tmp_path / "x.ipynb")

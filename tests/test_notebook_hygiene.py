@@ -11,7 +11,8 @@ Rules:
 * kernelspec ``python3``; the first code cell is exactly ``lecture_lib.nbsetup.BOOTSTRAP_CELL``;
 * stored exactly as ``tools/run_notebooks.py`` writes it (``tools.nbnormalize``);
 * relative links in markdown cells point at files that exist;
-* part notebooks (``notebooks/part*.ipynb``) have the eight zone headings ``## Zone N — Name`` in order.
+* part notebooks (``notebooks/part*.ipynb``) have the eight zone headings ``## Zone N — Name`` in order
+  (the Japanese edition in ``notebooks/ja``: ``## ゾーンN — 名前``).
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from lecture_lib.nbsetup import BOOTSTRAP_CELL
 from tools.nbnormalize import dumps, normalize
 
 ROOT = Path(__file__).resolve().parent.parent
-FOLDERS = ("notebooks", "solutions", "exercises")
+FOLDERS = ("notebooks", "solutions", "exercises", "notebooks/ja", "exercises/ja")
 ZONES = ("Quickstart", "Hands-on", "Intuition", "Math", "Implementation", "Experiments", "Advanced", "Review")
 ZONE_HEADINGS = tuple(f"## Zone {i} — {name}" for i, name in enumerate(ZONES))
+ZONES_JA = ("クイックスタート", "体験", "直感", "数式", "実装", "実験", "発展", "復習")
+ZONE_HEADINGS_JA = tuple(f"## ゾーン{i} — {name}" for i, name in enumerate(ZONES_JA))
 
 Notebook = dict[str, Any]
 TEXT_MIME = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json")
@@ -203,13 +206,15 @@ def relative_links_resolve(nb: Notebook, folder: Path) -> list[str]:
     return problems
 
 
-def zone_headings(nb: Notebook) -> list[str]:
+def zone_headings(nb: Notebook, lang: str = "en") -> list[str]:
+    word = "ゾーン" if lang == "ja" else "Zone"
     found = []
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
-            found += [line.rstrip() for line in _src(cell).splitlines() if re.match(r"^##\s+Zone\b", line)]
-    wanted = list(ZONE_HEADINGS)
-    allowed = re.compile(r"^(## Zone [0-7] — [A-Za-z-]+)(?:: \S.*)?$")
+            found += [line.rstrip() for line in _src(cell).splitlines() if re.match(rf"^##\s+{word}", line)]
+    wanted = list(ZONE_HEADINGS_JA if lang == "ja" else ZONE_HEADINGS)
+    allowed = (re.compile(r"^(## ゾーン[0-7] — [^\s:：]+)(?:[:：] ?\S.*)?$") if lang == "ja"
+               else re.compile(r"^(## Zone [0-7] — [A-Za-z-]+)(?:: \S.*)?$"))
     stems = [m.group(1) if (m := allowed.match(line)) else line for line in found]
     if stems == wanted:
         return []
@@ -254,12 +259,13 @@ def test_relative_links_resolve(path: Path) -> None:
     assert relative_links_resolve(nbformat.read(path, as_version=4), path.parent) == []
 
 
-PART_NOTEBOOKS = sorted((ROOT / "notebooks").glob("part*.ipynb"))
+PART_NOTEBOOKS = sorted((ROOT / "notebooks").glob("part*.ipynb")) + sorted((ROOT / "notebooks/ja").glob("part*.ipynb"))
 
 
-@pytest.mark.parametrize("path", PART_NOTEBOOKS, ids=[p.name for p in PART_NOTEBOOKS])
+@pytest.mark.parametrize("path", PART_NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in PART_NOTEBOOKS])
 def test_part_notebook_has_the_eight_zones(path: Path) -> None:
-    assert zone_headings(nbformat.read(path, as_version=4)) == []
+    lang = "ja" if path.parent.name == "ja" else "en"
+    assert zone_headings(nbformat.read(path, as_version=4), lang) == []
 
 
 # ----------------------------------------------------------------------------------- negative controls

@@ -70,15 +70,15 @@ def link_problems(markdown: str, root: Path) -> list[str]:
     return problems
 
 
-def table_problems(markdown: str, root: Path) -> list[str]:
-    """Each notebook in notebooks/ needs one table row holding its file, Binder and Colab links."""
+def table_problems(markdown: str, root: Path, folder: str = "notebooks") -> list[str]:
+    """Each notebook in ``folder`` (notebooks/) needs one table row holding its file, Binder and Colab links."""
     rows = [line for line in markdown.splitlines() if line.startswith("|")]
     problems = []
-    for nb in sorted((root / "notebooks").glob("*.ipynb")):
-        rel = f"notebooks/{nb.name}"
+    for nb in sorted((root / folder).glob("*.ipynb")):
+        rel = f"{folder}/{nb.name}"
         wanted = {
             f"]({rel})",
-            f"https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}?labpath=notebooks%2F{nb.name})",
+            f"https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}?labpath={folder.replace('/', '%2F')}%2F{nb.name})",
             f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{rel})",
         }
         matching = [row for row in rows if all(w in row for w in wanted)]
@@ -162,6 +162,14 @@ def test_readme_links_point_at_existing_files() -> None:
 
 def test_readme_table_lists_every_notebook() -> None:
     assert table_problems(README.read_text(encoding="utf-8"), ROOT) == []
+
+
+def test_japanese_readme_links_and_table() -> None:
+    text = (ROOT / "README.ja.md").read_text(encoding="utf-8")
+    assert link_problems(text, ROOT) == []
+    assert table_problems(text, ROOT, "notebooks/ja") == []
+    assert "make lab LANG=ja" in text and "make grade LANG=ja" in text
+    assert "README.ja.md" in README.read_text(encoding="utf-8").split("\n\n")[1]  # the language link on top
 
 
 def test_readme_first_screen_has_the_two_commands_and_binder() -> None:

@@ -21,7 +21,7 @@ notebook in which only the markdown cells are replaced. The replacements live in
 English cell changes, its hash changes and ``--check`` reports the translation as stale; ``--todo`` prints the
 new English text beside the old translation. Links are written as they would be in the English notebook
 (relative to ``notebooks/`` or ``exercises/``); the build points them at the Japanese edition of a notebook where
-one exists and adds the extra ``../`` otherwise. A link target written ``en:name.ipynb`` means the English file.
+one exists (``docs/x.md`` -> ``docs/x.ja.md`` too) and adds the extra ``../`` otherwise. A link target written ``en:name.ipynb`` means the English file.
 
 ``make notebooks`` runs this before executing the notebooks, so the Japanese notebooks' outputs come from the
 same code as the English ones (the grader answers in Japanese in them: :mod:`lecture_lib.i18n`).
@@ -121,6 +121,8 @@ def rewrite_links(markdown: str, english: Path, root: Path = ROOT) -> str:
             candidate = resolved.parent / LANG / resolved.name
             if resolved.parent.name in FOLDERS and resolved.parent.parent == root:
                 resolved = candidate
+        elif keep_ja and resolved.suffix == ".md" and resolved.with_suffix(f".{LANG}.md").exists():
+            resolved = resolved.with_suffix(f".{LANG}.md")  # e.g. docs/lecture_checks.ja.md, README.ja.md
         new = os.path.relpath(resolved, target_folder).replace(os.sep, "/")
         if anchor:
             new += "#" + anchor

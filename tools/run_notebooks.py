@@ -53,7 +53,10 @@ class NotebookRunError(RuntimeError):
 
 
 def find_notebooks(paths: list[str]) -> list[Path]:
-    """Expand files and folders into a sorted, de-duplicated list of notebooks (checkpoints skipped)."""
+    """Expand files and folders into a sorted, de-duplicated list of notebooks (checkpoints skipped).
+
+    A notebook file given by name brings its Japanese edition (``<folder>/ja/<name>``, built by
+    ``tools/make_ja.py``) along, so both are stored with outputs from the same code."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -63,6 +66,9 @@ def find_notebooks(paths: list[str]) -> list[Path]:
             )
         elif path.suffix == ".ipynb" and path.is_file():
             found.append(path)
+            edition = path.parent / "ja" / path.name  # its Japanese edition runs the same code: run it too
+            if edition.is_file():
+                found.append(edition)
         else:
             raise FileNotFoundError(f"PATH must be a notebook (.ipynb) or a folder of them; got {raw!r}")
     unique: dict[Path, None] = {}

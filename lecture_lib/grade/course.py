@@ -17,6 +17,8 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from lecture_lib.i18n import language, message, pad
+
 __all__ = [
     "PARTS", "PROGRESS_ENV", "exercise_notebook", "exercise_notebooks", "find_course_root", "load_progress",
     "next_step", "progress_file", "progress_rows", "record_progress", "show_progress",
@@ -29,6 +31,11 @@ PARTS: Mapping[str, tuple[str, str]] = {
     "C": ("partC_production_python", "Production-quality Python"),
     "D": ("partD_distributed_inference", "Distributed inference"),
     "E": ("partE_serving_training_optimization", "Training & serving optimization"),
+}
+#: The parts' titles in the Japanese edition.
+TITLES_JA: Mapping[str, str] = {
+    "A": "量子化", "B": "蒸留と投機的デコーディング", "C": "Production品質のPython", "D": "分散推論",
+    "E": "訓練とサービングの最適化",
 }
 #: Environment variable naming the progress file (default: ``<course folder>/.progress/grades.json``).
 PROGRESS_ENV = "LECTURE26_PROGRESS"
@@ -124,11 +131,12 @@ def record_progress(results: Sequence[Mapping[str, Any]], *, when: str) -> Path 
     return written
 
 
-def progress_rows(progress: Mapping[str, Any]) -> list[dict[str, Any]]:
+def progress_rows(progress: Mapping[str, Any], lang: str = "en") -> list[dict[str, Any]]:
     """One row per part: part, title, score text ("-" when never graded), questions still to pass."""
     rows = []
     parts = progress.get("parts", {})
     for part, (_stem, title) in PARTS.items():
+        title = TITLES_JA[part] if lang == "ja" else title
         entry = parts.get(part)
         if not isinstance(entry, dict):
             rows.append({"part": part, "title": title, "score": "not graded yet", "to_do": "all"})
@@ -140,26 +148,33 @@ def progress_rows(progress: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def next_step(progress: Mapping[str, Any]) -> str:
+def next_step(progress: Mapping[str, Any], lang: str = "en") -> str:
     """What to do next: finish a part already started (graded, not at full marks), else start the first part
     never graded, in course order."""
-    rows = progress_rows(progress)
+    rows = progress_rows(progress, lang)
+    ja = "ja/" if lang == "ja" else ""
     for row in rows:
         if row["to_do"] not in ("all", "done"):
-            return f"Part {row['part']}: questions {row['to_do']} in exercises/{exercise_notebook(row['part'])}"
+            return message("next finish", lang, part=row["part"], to_do=row["to_do"],
+                           exercises=f"exercises/{ja}{exercise_notebook(row['part'])}")
     for row in rows:
         if row["to_do"] == "all":
             stem = PARTS[row["part"]][0]
-            return (f"Part {row['part']} ({row['title']}): read notebooks/{stem}.ipynb, then solve "
-                    f"exercises/{exercise_notebook(row['part'])}")
-    return "every part is at full marks: try the challenge questions and Zone 6 of each part"
+            return message("next start", lang, part=row["part"], title=row["title"],
+                           lesson=f"notebooks/{ja}{stem}.ipynb",
+                           exercises=f"exercises/{ja}{exercise_notebook(row['part'])}")
+    return message("next done", lang)
 
 
 def show_progress(start: str | Path | None = None) -> None:
-    """Print the learner's last grades per part and the next thing to do (the start page's progress map)."""
+    """Print the learner's last grades per part and the next thing to do (the start page's progress map), in
+    the start page's language (:func:`lecture_lib.i18n.language`)."""
+    lang = language(start)
     root = find_course_root(start)
     progress = load_progress(root)
-    print(f"{'part':<5} {'topic':<37} {'last grade':<15} still to pass")
-    for row in progress_rows(progress):
-        print(f"{row['part']:<5} {row['title']:<37} {row['score']:<15} {row['to_do']}")
-    print(f"Next: {next_step(progress)}")
+    print(message("progress header", lang))
+    for row in progress_rows(progress, lang):
+        score = message("not graded yet", lang) if row["score"] == "not graded yet" else row["score"]
+        to_do = message(f"to do {row['to_do']}", lang) if row["to_do"] in ("all", "done") else row["to_do"]
+        print(f"{row['part']:<5} {pad(row['title'], 37)} {pad(score, 15)} {to_do}")
+    print(message("next", lang, step=next_step(progress, lang)))

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any, Sequence
 
-from lecture_lib.i18n import message
+from lecture_lib.i18n import message, pad
 
 from .runner import NotebookReport
 
@@ -27,12 +27,10 @@ def format_report(report: NotebookReport, *, message_width: int = 110, lang: str
     if report.error is not None:
         lines.append(message("not graded", lang, error=report.error))
         return "\n".join(lines)
-    header = message("table header", lang, question=message("question", lang), points=message("points", lang),
-                     status=message("status", lang))
-    lines.append(f"  {header}")
+    lines.append(f"  {message('table header', lang)}")
     column = 2 + 9 + 1 + 7 + 2 + 14 + 1
     for o in report.outcomes:
-        lines.append(f"  {o.id:<9} {f'{o.points}/{o.max_points}':>7}  {o.label_in(lang):<14} "
+        lines.append(f"  {o.id:<9} {f'{o.points}/{o.max_points}':>7}  {pad(o.label_in(lang), 14)} "
                      f"{_wrap(o.message, message_width, column)}")
     for note in report.notes:
         lines.append(message("note", lang, text=_wrap(note, message_width + 20, 8)))
