@@ -85,6 +85,23 @@ MESSAGES: dict[str, dict[str, str]] = {
     "solution bad id": {"en": "solution({qid!r}): {error}", "ja": "solution({qid!r}): {error}"},
     "solution none": {"en": "solution({qid!r}): no reference solution is shipped for {qid}",
                       "ja": "solution({qid!r}): {qid} の模範解答は同梱されていません"},
+    # grade() inside a notebook
+    "grade skipped": {"en": "grade(): skipped while the grader itself runs this notebook",
+                      "ja": "grade(): 採点プログラム自身がこのノートブックを実行しているため省略しました"},
+    "grading": {"en": "Grading {name} as last saved, in a fresh kernel (a few seconds) ...",
+                "ja": "{name} を最後に保存した状態で、新しいカーネルで採点します（数秒かかります）..."},
+    "unsaved one": {"en": ("Note: the open notebook is newer than the saved file: {names} as you last ran it is not "
+                           "saved. This grades the saved file; save (Ctrl+S, or File > Save) and run grade() again "
+                           "to grade your latest code."),
+                    "ja": ("注意: 開いているノートブックは保存したファイルより新しくなっています。最後に実行した {names} は"
+                           "保存されていません。採点するのは保存したファイルです。最新のコードを採点するには、保存"
+                           "（Ctrl+S または File > Save）してから grade() をもう一度実行してください。")},
+    "unsaved many": {"en": ("Note: the open notebook is newer than the saved file: {names} as you last ran they are "
+                            "not saved. This grades the saved file; save (Ctrl+S, or File > Save) and run grade() "
+                            "again to grade your latest code."),
+                     "ja": ("注意: 開いているノートブックは保存したファイルより新しくなっています。最後に実行した {names} は"
+                            "保存されていません。採点するのは保存したファイルです。最新のコードを採点するには、保存"
+                            "（Ctrl+S または File > Save）してから grade() をもう一度実行してください。")},
     # the command-line grader's table
     "table header": {"en": "question   points  status         message",
                      "ja": "問題          得点  状態           メッセージ"},

@@ -266,3 +266,23 @@ def test_progress_counts_the_japanese_exercises(tmp_path, monkeypatch):
     written = course.record_progress([{"path": str(path), "score": 3, "max_score": 9, "questions": []}], when="t")
     assert written == tmp_path / ".progress" / "grades.json"
     assert course.load_progress(tmp_path)["parts"]["C"]["score"] == 3
+
+
+# ------------------------------------------------------------------------------------------ make, LANG=ja
+def _dry(*args: str, cwd: Path = ROOT) -> str:
+    import subprocess
+
+    done = subprocess.run(["make", "-n", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_lab_and_grade_in_japanese():
+    assert "default_url=/lab/tree/notebooks/ja/00_start_here.ipynb" in _dry("lab", "LANG=ja")
+    assert "default_url=/lab/tree/notebooks/00_start_here.ipynb" in _dry("lab", "LANG=ja_JP.UTF-8")
+    assert "--lang ja" in _dry("grade", "LANG=ja", "PART=B")
+    assert "--lang ja" not in _dry("grade", "PART=B")
+    # a terminal opened in notebooks/ja or exercises/ja: plain `make grade` grades the Japanese exercises
+    for folder in ("notebooks/ja", "exercises/ja"):
+        assert "--lang ja" in _dry("grade", "PART=B", cwd=ROOT / folder)

@@ -119,8 +119,8 @@ def rewrite_links(markdown: str, english: Path, root: Path = ROOT) -> str:
         resolved = Path(os.path.normpath(folder / file))
         if keep_ja and resolved.suffix == ".ipynb" and resolved.parent.name != LANG:
             candidate = resolved.parent / LANG / resolved.name
-            if resolved.parent.name in FOLDERS and resolved.parent.parent == root:
-                resolved = candidate
+            if resolved.parent.name in FOLDERS and resolved.parent.parent == root and resolved.is_file():
+                resolved = candidate  # every English notebook of a translated folder has a Japanese edition
         elif keep_ja and resolved.suffix == ".md" and resolved.with_suffix(f".{LANG}.md").exists():
             resolved = resolved.with_suffix(f".{LANG}.md")  # e.g. docs/lecture_checks.ja.md, README.ja.md
         new = os.path.relpath(resolved, target_folder).replace(os.sep, "/")

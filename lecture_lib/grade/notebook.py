@@ -143,8 +143,9 @@ def grade(path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0) 
     path: the notebook file (default: the notebook this kernel runs). timeout: seconds per cell and question.
     Says so first when the open notebook has code that is not saved yet.
     """
+    lang = language()
     if os.environ.get("LECTURE26_GRADING"):
-        print("grade(): skipped while the grader itself runs this notebook")
+        print(message("grade skipped", lang))
         return None
     shell = _shell()
     user_ns = getattr(shell, "user_ns", None) or sys._getframe(1).f_globals
@@ -153,7 +154,8 @@ def grade(path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0) 
     except ValueError as err:
         print(f"grade(): {err}")
         return None
-    print(f"Grading {target.name} as last saved, in a fresh kernel (a few seconds) ...")
+    lang = language(target)
+    print(message("grading", lang, name=target.name))
     history = shell_history()
     if history is not None:
         try:
@@ -164,9 +166,7 @@ def grade(path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0) 
             sources = None
         newer = unsaved_definitions(history, sources) if sources is not None else []
         if newer:
-            print(f"Note: the open notebook is newer than the saved file: {', '.join(newer)} as you last ran "
-                  f"{'it is' if len(newer) == 1 else 'they are'} not saved. This grades the saved file; save "
-                  "(Ctrl+S, or File > Save) and run grade() again to grade your latest code.")
+            print(message("unsaved one" if len(newer) == 1 else "unsaved many", lang, names=", ".join(newer)))
     sys.stdout.flush()
     proc = subprocess.run([sys.executable, "-m", "lecture_lib.grade", str(target), "--timeout", f"{timeout:g}",
                            "--width", str(NOTEBOOK_WIDTH)],
