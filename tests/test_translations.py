@@ -286,3 +286,17 @@ def test_make_lab_and_grade_in_japanese():
     # a terminal opened in notebooks/ja or exercises/ja: plain `make grade` grades the Japanese exercises
     for folder in ("notebooks/ja", "exercises/ja"):
         assert "--lang ja" in _dry("grade", "PART=B", cwd=ROOT / folder)
+
+
+def test_skeleton_turns_a_stale_entry_into_an_untranslated_one_with_the_old_text(tmp_path):
+    root = _course(tmp_path)
+    english = root / "notebooks" / "partB.ipynb"
+    make_ja.translation_file(english, root).parent.mkdir(parents=True, exist_ok=True)
+    make_ja.translation_file(english, root).write_text(make_ja.render_entry("b1", "# Old B", "# 旧パートB"),
+                                                       encoding="utf-8")
+    make_ja.write_skeleton(english, root)
+    entry = make_ja.parse(make_ja.translation_file(english, root).read_text(encoding="utf-8"))["b1"]
+    assert entry.en_hash == make_ja.source_hash("# B")
+    assert entry.text.startswith(make_ja.UNTRANSLATED) and "# 旧パートB" in entry.text and entry.text.endswith("# B")
+    _ja, report = make_ja.build_one(english, root)
+    assert [cid for _p, cid in report.missing] == ["b1"]

@@ -10,7 +10,8 @@ Usage::
     python tools/make_ja.py --todo     # print every markdown cell that needs a (new) translation, with its
                                        # English source, ready to paste into the translation file
     python tools/make_ja.py --skeleton # rewrite each translation file in notebook order, adding an entry with
-                                       # the English text (marked <!-- untranslated -->) for every missing cell
+                                       # the English text (marked <!-- untranslated -->) for every missing cell;
+                                       # a stale entry gets the new English, its old translation in a comment
 
 One source per language. Code cells are never translated: each Japanese notebook is a copy of its English
 notebook in which only the markdown cells are replaced. The replacements live in one Markdown file per notebook,
@@ -239,6 +240,10 @@ def write_skeleton(english: Path, root: Path = ROOT) -> None:
         entry = entries.get(cell.id)
         if entry is None:
             parts.append(f"<!-- cell {cell.id} en:{source_hash(cell.source)} -->\n{UNTRANSLATED}\n{cell.source}\n")
+        elif entry.en_hash != source_hash(cell.source) and not entry.text.startswith(UNTRANSLATED):
+            old = entry.text.replace("-->", "--&gt;")
+            parts.append(f"<!-- cell {cell.id} en:{source_hash(cell.source)} -->\n{UNTRANSLATED}\n"
+                         f"<!-- previous translation (the English cell changed since):\n{old}\n-->\n{cell.source}\n")
         else:
             parts.append(f"<!-- cell {entry.cell_id} en:{entry.en_hash} -->\n{entry.text}\n")
     ids = {c.id for c in nb.cells}
