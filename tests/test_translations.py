@@ -300,3 +300,49 @@ def test_skeleton_turns_a_stale_entry_into_an_untranslated_one_with_the_old_text
     assert entry.text.startswith(make_ja.UNTRANSLATED) and "# 旧パートB" in entry.text and entry.text.endswith("# B")
     _ja, report = make_ja.build_one(english, root)
     assert [cid for _p, cid in report.missing] == ["b1"]
+
+
+def _glossary_names() -> list[str]:
+    import re
+
+    rows = [line for line in (ROOT / "docs" / "glossary.ja.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| ") and not line.startswith("| 日本語")]
+    names = []
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        module = ""
+        for raw in re.findall(r"`([^`]+)`", cells[-1]):
+            name = re.sub(r"\(.*$", "", raw).removeprefix("lecture_lib.")
+            if raw.startswith("lecture_lib."):
+                module = name  # `lecture_lib.fp8`（`quantize_fp8`）: later bare names live in that module
+            names.append(f"{module}.{name}" if "." not in name and module and name != module else name)
+    return names
+
+
+def _resolve(name: str) -> object:
+    import importlib
+
+    parts = name.split(".")
+    for k in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module("lecture_lib." + ".".join(parts[:k]))
+        except ImportError:
+            continue
+        for attr in parts[k:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(name)
+
+
+def test_glossary_names_exist():
+    names = _glossary_names()
+    assert len(names) >= 40
+    missing = []
+    for name in names:
+        try:
+            _resolve(name)
+        except (ImportError, AttributeError):
+            missing.append(name)
+    assert missing == [], f"docs/glossary.ja.md names what lecture_lib does not have: {missing}"
+    with pytest.raises(AttributeError):
+        _resolve("quant.no_such_function")  # negative control
