@@ -166,13 +166,13 @@ class CheckpointFigure(figures.LiveFigure):
         _ = ax.bar(k, table["recompute_bytes"] / mib, bottom=table["forward_saved_bytes"] / mib, color="#90caf9",
                    label="segment being recomputed")
         _ = ax.plot(k, table["predicted_peak_bytes"] / mib, "k.--", label="memory model")
-        self.marks = [ax.axvline(0, color="#e53935", lw=1.5, ls=":", visible=False,
-                                 label=None if selected is None else "your k"),
-                      bx.axvline(0, color="#e53935", lw=1.5, ls=":", visible=False)]
+        shown = selected is not None
+        self.marks = [ax.axvline(0, color="#e53935", lw=1.5, ls=":", visible=shown, label="your k" if shown else None),
+                      bx.axvline(0, color="#e53935", lw=1.5, ls=":", visible=shown)]
         ax.set_xlabel("checkpoint segments k (0 = none)")
         ax.set_ylabel("peak activation memory (MiB)")
         ax.set_title("memory: exact bytes saved for backward")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper right")
         _ = bx.plot(k, table["analytic_time_ratio"], "s-", color="#9e9e9e", label="analytic (bwd = 2 fwd)")
         if ratios is not None:
             _ = bx.plot(ratios["segments"], ratios["time_ratio"], "o-", color="#e53935", label="measured (recorded)")
@@ -180,7 +180,7 @@ class CheckpointFigure(figures.LiveFigure):
         bx.set_xlabel("checkpoint segments k (0 = none)")
         bx.set_ylabel("step time / no checkpointing")
         bx.set_title("time: one extra forward")
-        bx.legend(fontsize=8)
+        bx.legend(fontsize=8, loc="upper right")
         self.update(selected)
 
     def update(self, selected: int | None) -> None:
@@ -309,7 +309,7 @@ class BatchingFigure(figures.LiveFigure):
 
     @property
     def moving(self) -> list[Any]:
-        return [self.star, self.ax.get_legend()]  # the legend over the star
+        return [self.star]  # drawn last: over the legend if it lies there (the legend is too dear to redraw)
 
 
 def plot_batching(curves: pd.DataFrame, *, pyplot: bool = True) -> plt.Figure:
