@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, safe_open, save_file
 
-from .model import GPTConfig, TinyGPT
+from .model import GPTConfig, TinyGPT, column_major_linears_
 from .tokenizer import VOCAB
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -41,7 +41,8 @@ def weights_sha256(model: torch.nn.Module) -> str:
 
 
 def load_checkpoint(path: Path | str, name: str | None = None) -> TinyGPT:
-    """Read a checkpoint written by ``save_checkpoint``; weights come back as float32, model in eval mode."""
+    """Read a checkpoint written by ``save_checkpoint``; weights come back as float32 (Linear weights stored
+    column-major, see :func:`~lecture_lib.tinylm.model.column_major_linears_`), model in eval mode."""
     with safe_open(str(path), framework="pt") as fh:
         meta = fh.metadata() or {}
     if "tinylm" not in meta:
@@ -52,7 +53,7 @@ def load_checkpoint(path: Path | str, name: str | None = None) -> TinyGPT:
     model = TinyGPT(GPTConfig(**info["config"]), name=name or info.get("name", "custom"))
     state = {k: v.to(torch.float32) for k, v in load_file(str(path)).items()}
     model.load_state_dict(state)
-    return model.eval()
+    return column_major_linears_(model).eval()
 
 
 def load(name: str = "teacher") -> TinyGPT:

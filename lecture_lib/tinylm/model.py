@@ -288,6 +288,23 @@ def _plain_layers(blocks: nn.ModuleList) -> list[tuple] | None:
     return layers
 
 
+def column_major_linears_(model: nn.Module) -> nn.Module:
+    """Store every ``nn.Linear`` weight of ``model`` transposed in memory (in place; returns ``model``).
+
+    ``weight`` keeps its shape ``[out, in]`` and its values; it becomes a view of a contiguous ``[in, out]``
+    tensor (strides ``(1, out)``), so ``F.linear(x, W) = x @ W^T`` multiplies by a contiguous matrix. For a
+    handful of rows, as in decoding (1 row) and in speculative decoding's verify call (k + 1 rows), the math
+    library then runs the same fast kernel for 5 rows as for 1: a verify call costs almost no more than a
+    1-token step (Part B, "Where the time goes"). From 8 rows on (prefill, training batches, perplexity) it
+    picks the same kernel either way, so those results are the same to the bit. ``tinylm.load`` applies it.
+    """
+    for m in model.modules():
+        if type(m) is nn.Linear and m.weight.stride() != (1, m.weight.shape[0]):
+            w = m.weight
+            m.weight = nn.Parameter(w.detach().t().contiguous().t(), requires_grad=w.requires_grad)
+    return model
+
+
 def num_params(model: nn.Module) -> int:
     """Number of parameters (each shared tensor counted once)."""
     return sum(p.numel() for p in model.parameters())
