@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import sys
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -152,7 +151,6 @@ def _encode_bits(bits: torch.Tensor, spec: _Spec, saturate: bool) -> torch.Tenso
 
 
 _CHUNK = 1 << 16  # elements per step of the table encoder: its int32 scratch stays in the CPU cache
-_LITTLE_ENDIAN = sys.byteorder == "little"  # then the low 16 bits of element i are int16 element 2 i
 
 
 @functools.lru_cache(maxsize=None)
@@ -178,29 +176,27 @@ def _f32_code_table(fmt: str, saturate: bool) -> torch.Tensor:
 
 
 def _encode_f32_by_table(t: torch.Tensor, spec: _Spec, saturate: bool) -> torch.Tensor:
-    """float32 -> codes by one table look-up per element: ``table[(bits >> 16 & 0xFFFF) | (low 16 bits != 0)]``."""
+    """float32 -> codes by one table look-up per element: ``table[(bits >> 16 & 0xFFFF) | (low 16 bits != 0)]``.
+
+    The index takes five in-place integer operations on a cache-sized chunk: ``low = bits & 0xFFFF``;
+    ``low + 0xFFFF`` carries into bit 16 exactly when ``low != 0``; OR-ing that into ``bits`` sets bit 16
+    (the lowest bit of the top half) for the sticky case; then ``>> 16`` and ``& 0xFFFF`` (the shift is
+    arithmetic, so the mask drops the copied sign bits).
+    """
     table = _f32_code_table(spec.name, saturate)
     bits = t.contiguous().view(torch.int32).reshape(-1)
     n = bits.numel()
     out = torch.empty(n, dtype=torch.uint8)
-    c = min(_CHUNK, n)
-    idx = torch.empty(c, dtype=torch.int32)
-    sticky = torch.empty(c, dtype=torch.bool)
-    low = bits.view(torch.int16)[0::2] if _LITTLE_ENDIAN else None  # the low halves, read in place
-    scratch = None if _LITTLE_ENDIAN else torch.empty(c, dtype=torch.int32)
+    idx = torch.empty(min(_CHUNK, n), dtype=torch.int32)
     for start in range(0, n, _CHUNK):
         b = bits[start : start + _CHUNK]
-        k = b.numel()
-        i, st = idx[:k], sticky[:k]
-        torch.bitwise_right_shift(b, 16, out=i)
-        torch.bitwise_and(i, 0xFFFF, out=i)
-        if low is not None:
-            torch.ne(low[start : start + k], 0, out=st)
-        else:
-            torch.bitwise_left_shift(b, 16, out=scratch[:k])
-            torch.ne(scratch[:k], 0, out=st)
-        torch.bitwise_or(i, st, out=i)
-        torch.index_select(table, 0, i, out=out[start : start + k])
+        i = idx[: b.numel()]
+        torch.bitwise_and(b, 0xFFFF, out=i)
+        i.add_(0xFFFF)  # bit 16 set <=> the low 16 bits are not all zero (the sticky bit)
+        i.bitwise_or_(b)
+        i.bitwise_right_shift_(16)
+        i.bitwise_and_(0xFFFF)
+        torch.index_select(table, 0, i, out=out[start : start + b.numel()])
     return out.reshape(t.shape)
 
 
