@@ -76,7 +76,7 @@ def _as_prob_tensor(x, name: str, ndim: tuple[int, ...]) -> Tensor:
     if x.shape[-1] == 0:
         raise ValueError(f"{name} must have a non-empty vocabulary dimension; got shape {tuple(x.shape)}")
     x = x.detach().to(torch.float64)
-    if x.numel() and not bool(((x >= 0).all() & ((x.sum(-1) - 1).abs() <= PROB_ATOL).all())):  # fast path
+    if x.numel() and not _looks_like_distributions(x):  # the common case costs a handful of small operations
         if not bool(torch.isfinite(x).all()):
             raise ValueError(f"{name} must be finite probabilities (no NaN/inf)")
         if bool((x < 0).any()):
@@ -89,6 +89,15 @@ def _as_prob_tensor(x, name: str, ndim: tuple[int, ...]) -> Tensor:
                 f"(within {PROB_ATOL}); a row sums to {float(sums.flatten()[(sums - 1).abs().flatten().argmax()]):.6g}"
             )
     return x
+
+
+def _looks_like_distributions(x: Tensor) -> bool:
+    """True when every entry is >= 0 and every row sums to 1 within PROB_ATOL (False for NaN, so the caller's
+    detailed checks say what is wrong)."""
+    if not x.min().item() >= 0:
+        return False
+    lo, hi = torch.aminmax(x.sum(-1))
+    return lo.item() >= 1 - PROB_ATOL and hi.item() <= 1 + PROB_ATOL
 
 
 def _as_token_tensor(x, name: str) -> Tensor:
@@ -145,8 +154,7 @@ def residual_distribution(p, q) -> Tensor:
 def _residual(p: Tensor, q: Tensor) -> Tensor:
     r = (p - q).clamp_min(0.0)
     total = r.sum(-1, keepdim=True)
-    ok = total > 0
-    return torch.where(ok, r / torch.where(ok, total, torch.ones_like(total)), p)
+    return torch.where(total > 0, r / total, p)  # rows with total 0 (0/0 = NaN there) take p
 
 
 def verify_batch(draft_tokens, draft_probs, target_probs, *, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
@@ -204,16 +212,18 @@ def verify_rows(tokens: Tensor, q: Tensor, p: Tensor, g: torch.Generator | None)
         p_x = p[:, :k].gather(-1, idx).squeeze(-1)
         u = torch.rand((n, k), generator=g, dtype=torch.float64)
         accept = (q_x > 0) & (u * q_x < p_x)
-        n_acc = accept.long().cumprod(dim=1).sum(dim=1)  # length of the accepted prefix
+    if n == 1:  # one step (speculative decoding): the same rule with Python ints for the bookkeeping
+        m = accept[0].tolist().index(False) if k and not bool(accept.all()) else k
+        p_row = p[0, m:m + 1]  # [1, V]: the target row where the step ends
+        # past the last draft row the draft's row is all zero, so the residual is p_k: the bonus row
+        q_row = q[0, m:m + 1] if m < k else torch.zeros_like(p_row)
+        n_acc = torch.tensor([m])
     else:
-        n_acc = torch.zeros(n, dtype=torch.long)
-    rows = torch.arange(n)
-    p_row = p[rows, n_acc]  # [n, V]: the target row where the step ends
-    # Appending an all-zero draft row k makes the residual at j = k equal p_k: the bonus row.
-    q_row = torch.zeros_like(p_row)
-    if k:
-        ended_early = n_acc < k
-        q_row[ended_early] = q[rows[ended_early], n_acc[ended_early]]
+        n_acc = accept.long().cumprod(dim=1).sum(dim=1) if k else torch.zeros(n, dtype=torch.long)  # accepted prefix
+        rows = torch.arange(n)
+        p_row = p[rows, n_acc]  # [n, V]: the target row where the step ends
+        # Appending an all-zero draft row k makes the residual at j = k equal p_k: the bonus row.
+        q_row = torch.cat((q, q.new_zeros((n, 1, q.shape[-1]))), dim=1)[rows, n_acc]
     dist = _residual(p_row, q_row)
     next_token = torch.multinomial(dist, 1, generator=g).squeeze(-1)
     return n_acc, next_token
@@ -243,11 +253,11 @@ def verify(draft_tokens, draft_probs, target_probs, *, generator: torch.Generato
         raise ValueError(f"target_probs must be [k+1, V] = [{k + 1}, V] (row k is the bonus row); got {tuple(p.shape)}")
     if q.shape[1] != p.shape[1]:
         raise ValueError(f"draft_probs and target_probs must share the vocabulary size; got {q.shape[1]} and {p.shape[1]}")
-    if k and bool(((tokens < 0) | (tokens >= p.shape[1])).any()):
-        raise ValueError(f"draft_tokens must be ids in 0..{p.shape[1] - 1}; got {tokens.tolist()}")
+    ids = tokens.tolist()
+    if k and (min(ids) < 0 or max(ids) >= p.shape[1]):
+        raise ValueError(f"draft_tokens must be ids in 0..{p.shape[1] - 1}; got {ids}")
     n_acc, nxt = verify_rows(tokens.unsqueeze(0), q.unsqueeze(0), p.unsqueeze(0), _check_generator(generator))
-    m = int(n_acc[0])
-    return [int(t) for t in tokens[:m]] + [int(nxt[0])]
+    return ids[: int(n_acc[0])] + [int(nxt[0])]
 
 
 def verify_greedy(draft_tokens, target_scores) -> list[int]:
@@ -443,6 +453,7 @@ def speculative_decode(
     out: list[int] = []
     target_calls = draft_calls = proposed = accepted = rejected = looked_up = 0
     hist = [0] * (k + 1)
+    eye: Tensor | None = None
     while len(out) < n_new:
         base = len(seq)
         if bs and base - start > bs:
@@ -474,10 +485,10 @@ def speculative_decode(
         if greedy:
             new = _greedy_accept(drafted, logits.argmax(dim=-1).tolist())
         else:
-            V = logits.shape[-1]
-            one_hot = torch.zeros((n_lookup, V), dtype=torch.float64)
-            one_hot[torch.arange(n_lookup), torch.tensor(drafted[:n_lookup], dtype=torch.long)] = 1.0
-            qs = torch.cat([one_hot, *[q.unsqueeze(0) for q in q_rows]]) if q_rows else one_hot
+            if eye is None or eye.shape[0] != logits.shape[-1]:
+                eye = torch.eye(logits.shape[-1], dtype=torch.float64)  # row x: the one-hot row of a looked-up x
+            one_hot = eye[drafted[:n_lookup]]  # [n_lookup, V]
+            qs = torch.cat([one_hot, torch.stack(q_rows)]) if q_rows else one_hot
             new = verify(drafted, qs, _next_probs(logits, temperature), generator=gen)
         n_acc = len(new) - 1
         proposed += kd
