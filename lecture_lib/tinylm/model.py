@@ -99,10 +99,22 @@ def _causal_mask(t: int, past: int, dtype: torch.dtype, device: torch.device) ->
     0 where query i (absolute position past + i) may see key j (j <= past + i), -inf elsewhere.
 
     SDPA turns a boolean mask into exactly this float mask on every call; building it once per forward
-    (instead of once per layer) gives the same numbers with fewer operations.
+    (instead of once per layer) gives the same numbers with fewer operations. The mask is a slice of a stored
+    ``[t, P + t]`` mask (P >= past; query i blocked from column P + i + 1 on): columns ``P - past`` onwards.
     """
-    blocked = torch.ones(t, past + t, dtype=torch.bool, device=device).triu_(past + 1)
-    return torch.zeros(t, past + t, dtype=dtype, device=device).masked_fill_(blocked, float("-inf"))
+    key = (t, dtype, device)
+    base = _MASKS.get(key)
+    if base is None or base.shape[1] - t < past:
+        cap = max(past, 2 * (base.shape[1] - t) if base is not None else 128)
+        blocked = torch.ones(t, cap + t, dtype=torch.bool, device=device).triu_(cap + 1)
+        base = torch.zeros(t, cap + t, dtype=dtype, device=device).masked_fill_(blocked, float("-inf"))
+        if len(_MASKS) >= 64:  # many shapes seen (e.g. prefill chunks): start over
+            _MASKS.clear()
+        _MASKS[key] = base
+    return base[:, base.shape[1] - t - past:]
+
+
+_MASKS: dict[tuple, Tensor] = {}  # (t, dtype, device) -> mask of the largest past seen, read only
 
 
 class MLP(nn.Module):
