@@ -212,21 +212,33 @@ def verify_rows(tokens: Tensor, q: Tensor, p: Tensor, g: torch.Generator | None)
         p_x = p[:, :k].gather(-1, idx).squeeze(-1)
         u = torch.rand((n, k), generator=g, dtype=torch.float64)
         accept = (q_x > 0) & (u * q_x < p_x)
-    if n == 1:  # one step (speculative decoding): the same rule with Python ints for the bookkeeping
-        m = accept[0].tolist().index(False) if k and not bool(accept.all()) else k
-        p_row = p[0, m:m + 1]  # [1, V]: the target row where the step ends
-        # past the last draft row the draft's row is all zero, so the residual is p_k: the bonus row
-        q_row = q[0, m:m + 1] if m < k else torch.zeros_like(p_row)
-        n_acc = torch.tensor([m])
+        n_acc = accept.long().cumprod(dim=1).sum(dim=1)  # length of the accepted prefix
     else:
-        n_acc = accept.long().cumprod(dim=1).sum(dim=1) if k else torch.zeros(n, dtype=torch.long)  # accepted prefix
-        rows = torch.arange(n)
-        p_row = p[rows, n_acc]  # [n, V]: the target row where the step ends
-        # Appending an all-zero draft row k makes the residual at j = k equal p_k: the bonus row.
-        q_row = torch.cat((q, q.new_zeros((n, 1, q.shape[-1]))), dim=1)[rows, n_acc]
+        n_acc = torch.zeros(n, dtype=torch.long)
+    rows = torch.arange(n)
+    p_row = p[rows, n_acc]  # [n, V]: the target row where the step ends
+    # Appending an all-zero draft row k makes the residual at j = k equal p_k: the bonus row.
+    q_row = torch.cat((q, q.new_zeros((n, 1, q.shape[-1]))), dim=1)[rows, n_acc]
     dist = _residual(p_row, q_row)
     next_token = torch.multinomial(dist, 1, generator=g).squeeze(-1)
     return n_acc, next_token
+
+
+def _verify_step(tokens: Tensor, q: Tensor, p: Tensor, g: torch.Generator | None) -> tuple[int, int]:
+    """:func:`verify_rows` for one step (tokens [k], q [k, V], p [k+1, V]) with Python ints for the bookkeeping:
+    the same random draws in the same order, the same (n_accepted, next token). Used by :func:`verify`, which
+    runs once per step of speculative decoding."""
+    k = tokens.shape[0]
+    m = k
+    if k:
+        idx = tokens.unsqueeze(-1)
+        u = torch.rand((1, k), generator=g, dtype=torch.float64)[0]
+        q_x, p_x = q.gather(-1, idx).squeeze(-1), p[:k].gather(-1, idx).squeeze(-1)
+        accept = ((q_x > 0) & (u * q_x < p_x)).tolist()
+        m = accept.index(False) if False in accept else k
+    p_row = p[m:m + 1]  # [1, V]: the target row where the step ends
+    q_row = q[m:m + 1] if m < k else torch.zeros_like(p_row)  # after the last draft row: the bonus row p_k
+    return m, int(torch.multinomial(_residual(p_row, q_row), 1, generator=g))
 
 
 def verify(draft_tokens, draft_probs, target_probs, *, generator: torch.Generator | None = None) -> list[int]:
@@ -256,8 +268,8 @@ def verify(draft_tokens, draft_probs, target_probs, *, generator: torch.Generato
     ids = tokens.tolist()
     if k and (min(ids) < 0 or max(ids) >= p.shape[1]):
         raise ValueError(f"draft_tokens must be ids in 0..{p.shape[1] - 1}; got {ids}")
-    n_acc, nxt = verify_rows(tokens.unsqueeze(0), q.unsqueeze(0), p.unsqueeze(0), _check_generator(generator))
-    return ids[: int(n_acc[0])] + [int(nxt[0])]
+    m, nxt = _verify_step(tokens, q, p, _check_generator(generator))
+    return ids[:m] + [nxt]
 
 
 def verify_greedy(draft_tokens, target_scores) -> list[int]:

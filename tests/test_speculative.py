@@ -178,6 +178,27 @@ def test_verify_and_verify_batch_agree_draw_for_draw():
         assert a == tokens[: int(n_acc[0])] + [int(nxt[0])]
 
 
+@pytest.mark.parametrize("k", [0, 1, 3, 5])
+def test_verify_step_and_verify_rows_agree_on_every_kind_of_step(k):
+    """verify() (one step, Python bookkeeping) and verify_batch (vectorized) make the same draws: rejections,
+    all accepted (bonus row), a token the draft gives probability 0, and a draft row equal to the target's."""
+    V = 7
+    g0 = torch.Generator().manual_seed(k)
+    for trial in range(150):
+        p = torch.softmax(3 * torch.randn(k + 1, V, generator=g0, dtype=torch.float64), -1)
+        q = torch.softmax(3 * torch.randn(k, V, generator=g0, dtype=torch.float64), -1)
+        if k and trial % 3 == 0:
+            q[0] = p[0]
+        tokens = [int(torch.multinomial(q[i], 1, generator=g0)) for i in range(k)]
+        if k and trial % 5 == 0:
+            q[-1, tokens[-1]] = 0.0
+            q[-1] /= q[-1].sum()
+        a = verify(tokens, q, p, generator=torch.Generator().manual_seed(trial))
+        n_acc, nxt = verify_batch(torch.tensor([tokens], dtype=torch.long).reshape(1, k), q, p,
+                                  generator=torch.Generator().manual_seed(trial))
+        assert a == tokens[: int(n_acc[0])] + [int(nxt[0])]
+
+
 def test_seeded_determinism():
     q, p = CASES["k4_random_V6"]
     tokens = [0, 1, 2, 3]
