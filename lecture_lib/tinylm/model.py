@@ -307,8 +307,9 @@ def column_major_linears_(model: nn.Module) -> nn.Module:
     tensor (strides ``(1, out)``), so ``F.linear(x, W) = x @ W^T`` multiplies by a contiguous matrix. For a
     handful of rows, as in decoding (1 row) and in speculative decoding's verify call (k + 1 rows), the math
     library then runs the same fast kernel for 5 rows as for 1: a verify call costs almost no more than a
-    1-token step (Part B, "Where the time goes"). From 8 rows on (prefill, training batches, perplexity) it
-    picks the same kernel either way, so those results are the same to the bit. ``tinylm.load`` applies it.
+    1-token step (Part B, "Where the time goes"). From 8 rows on (prefill, training batches, perplexity) MKL's
+    default code path picks the same kernel either way, so those results are the same to the bit there (other code
+    paths, e.g. ``MKL_CBWR=COMPATIBLE``, can move them in the 12th digit). ``tinylm.load`` applies it.
     """
     for m in model.modules():
         if type(m) is nn.Linear and m.weight.stride() != (1, m.weight.shape[0]):
