@@ -23,7 +23,7 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("fp8", "quant", "metrics", "serving", "tinylm", "mixed_precision", "speculative", "fuzz")
+NAMES = ("fp8", "quant", "metrics", "serving", "tinylm", "mixed_precision", "speculative", "fuzz", "lowbit")
 COLUMNS = ("benchmark", "ours", "peer", "ratio", "goal", "met?")
 
 

@@ -13,8 +13,13 @@ what matters.
 from __future__ import annotations
 
 import copy
+import json
 import math
-from collections.abc import Sequence
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lecture_lib import fp8, gptq, kvcache, quant, rate_distortion as rd
+from lecture_lib import fp8, gptq, kvcache, lowbit, quant, rate_distortion as rd
 from lecture_lib import tinylm, training
 from lecture_lib.tinylm.train import sample_batch
 
@@ -50,6 +55,15 @@ __all__ = [
     "gptq_model",
     "gptq_table",
     "matmul_identity_check",
+    "LOWBIT_SIZES",
+    "LOWBIT_PATH",
+    "cpu_name",
+    "LOWBIT_KERNELS",
+    "lowbit_numerics",
+    "lowbit_timings",
+    "lowbit_speedups",
+    "record_lowbit",
+    "load_lowbit",
 ]
 
 EVAL_CHARS = 8192
@@ -488,3 +502,140 @@ def gptq_table(model: nn.Module, bits_list: Sequence[int] = (4, 3), *, group_siz
             rows.append({"bits": b, "method": "GPTQ" if method == "gptq" else "round-to-nearest",
                          "perplexity": ppl, "increase_pct": 100 * (ppl / base - 1)})
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------------ low-bit kernels
+#: Weight shapes [out, in] of the low-bit kernel timings: the tiny LM's MLP (512 x 128, 128 x 512) up to a
+#: LLaMA-7B MLP (11008 x 4096, 4096 x 11008).
+LOWBIT_SIZES: tuple[tuple[int, int], ...] = ((512, 128), (128, 512), (1024, 1024), (2048, 2048), (4096, 4096),
+                                             (11008, 4096), (4096, 11008))
+LOWBIT_PATH = Path(__file__).resolve().parent / "data" / "partA_lowbit.json"
+#: The kernels timed, in table order: float32 and bfloat16 F.linear (the peers), then the packed low-bit ones.
+LOWBIT_KERNELS = ("fp32", "bf16", "int8 w-only, fp32 act", "int8 w-only, bf16 act", "int4 w-only, fp32 act",
+                  "int4 w-only, bf16 act", "int8 dynamic")
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def _lowbit_kernels(w: torch.Tensor) -> tuple[dict[str, Callable[[torch.Tensor], torch.Tensor]], dict[str, torch.Tensor]]:
+    """Every kernel of :data:`LOWBIT_KERNELS` on one weight (each takes a float32 ``x [M, K]``; activations are
+    cast outside the timed call), and the float32 weight each one stands for."""
+    bf = torch.bfloat16
+    w8, w8b = lowbit.int8_weight_only(w), lowbit.int8_weight_only(w, dtype=bf)
+    w4, w4b = lowbit.int4_weight_only(w, 32), lowbit.int4_weight_only(w, 32, dtype=bf)
+    qlin, wd = lowbit.int8_dynamic(w)
+    wb = w.to(bf)
+    kernels = {"fp32": lambda x: F.linear(x, w), "bf16": lambda x: F.linear(x, wb),
+               "int8 w-only, fp32 act": lambda x: lowbit.int8_matvec(x, w8),
+               "int8 w-only, bf16 act": lambda x: lowbit.int8_matvec(x, w8b),
+               "int4 w-only, fp32 act": lambda x: lowbit.int4_matvec(x, w4),
+               "int4 w-only, bf16 act": lambda x: lowbit.int4_matvec(x, w4b),
+               "int8 dynamic": lambda x: lowbit.int8_dynamic_matvec(x, qlin)}
+    refs = {"fp32": w, "bf16": wb.float(), "int8 w-only, fp32 act": w8.dequantize(),
+            "int8 w-only, bf16 act": w8b.dequantize(), "int4 w-only, fp32 act": w4.dequantize(),
+            "int4 w-only, bf16 act": w4b.dequantize(), "int8 dynamic": wd}
+    return kernels, refs
+
+
+def lowbit_numerics(out_features: int = 512, in_features: int = 128, *, batch: int = 4, seed: int = 0) -> pd.DataFrame:
+    """Each kernel's output vs the float64 product of its input (as the kernel sees it: bfloat16-rounded for the
+    bf16 kernels) with the dequantized weight it stands for (relative max error), and vs the float32 weight."""
+    g = torch.Generator().manual_seed(seed)
+    w = torch.randn(out_features, in_features, generator=g) * 0.02
+    x = torch.randn(batch, in_features, generator=g)
+    kernels, refs = _lowbit_kernels(w)
+    exact = x.double() @ w.double().T
+    rows = []
+    for name, fn in kernels.items():
+        xin = x.to(torch.bfloat16) if ("bf16" in name) else x
+        y = fn(xin).double()
+        ref = xin.double() @ refs[name].double().T
+        scale = ref.abs().max().item()
+        rows.append({"kernel": name, "vs its dequantized weight": (y - ref).abs().max().item() / scale,
+                     "vs the float32 weight": (y - exact).abs().max().item() / scale})
+    return pd.DataFrame(rows).set_index("kernel")
+
+
+def lowbit_timings(sizes: Sequence[tuple[int, int]] = LOWBIT_SIZES, *, kernels: Sequence[str] = LOWBIT_KERNELS,
+                   repeats: int = 7, min_sample: float = 2e-3, clock: Callable[[], float] = time.process_time,
+                   seed: int = 0) -> pd.DataFrame:
+    """Median time (us) of one matrix-vector product ``x [1, in] @ W^T`` per kernel and weight size, one thread.
+
+    Each sample runs a kernel enough times to last ``min_sample`` seconds; the kernels are interleaved within
+    every one of ``repeats`` rounds (a burst of load hits them alike) and the median sample counts. The default
+    clock is this process's CPU time. Long format: columns ``out``, ``in``, ``kernel``, ``us``."""
+    unknown = [k for k in kernels if k not in LOWBIT_KERNELS]
+    if unknown:
+        raise ValueError(f"kernels must be drawn from {LOWBIT_KERNELS}; got {unknown}")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        rows = []
+        for n, k in sizes:
+            g = torch.Generator().manual_seed(seed)
+            w = torch.randn(n, k, generator=g) * 0.02
+            x = torch.randn(1, k, generator=g)
+            fns, _ = _lowbit_kernels(w)
+            inputs = {name: (x.to(torch.bfloat16) if "bf16" in name else x) for name in kernels}
+            loops = {}
+            for name in kernels:  # warm up, then size each sample to about min_sample
+                fns[name](inputs[name])
+                t0 = clock()
+                fns[name](inputs[name])
+                loops[name] = max(1, int(min_sample / max(clock() - t0, 1e-7)))
+            samples: dict[str, list[float]] = {name: [] for name in kernels}
+            for _ in range(repeats):
+                for name in kernels:
+                    fn, xin = fns[name], inputs[name]
+                    t0 = clock()
+                    for _ in range(loops[name]):
+                        fn(xin)
+                    samples[name].append((clock() - t0) / loops[name])
+            rows += [{"out": n, "in": k, "kernel": name, "us": statistics.median(v) * 1e6} for name, v in samples.items()]
+        return pd.DataFrame(rows)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def lowbit_speedups(timings: pd.DataFrame) -> pd.DataFrame:
+    """Speed-up of every kernel over float32 ``F.linear`` (t_fp32 / t_kernel) per weight shape, beside the
+    bandwidth-bound speed-ups of 8 and 4 bits (:func:`lecture_lib.lowbit.bandwidth_bound_ratio`)."""
+    t = timings.pivot_table(index=["out", "in"], columns="kernel", values="us", sort=False)
+    out = t.drop(columns="fp32").rdiv(t["fp32"], axis=0)
+    out = out[[k for k in LOWBIT_KERNELS if k in out.columns]]
+    out.insert(0, "fp32 MB", [n * k * 4 / 1e6 for n, k in t.index])
+    out["bound: 8-bit"] = [lowbit.bandwidth_bound_ratio(n, k, 8) for n, k in t.index]
+    out["bound: 4-bit"] = [lowbit.bandwidth_bound_ratio(n, k, 4, group_size=32) for n, k in t.index]
+    return out
+
+
+def record_lowbit(path: Path | str = LOWBIT_PATH, **kwargs: Any) -> dict[str, Any]:
+    """Run :func:`lowbit_timings` and write it, with the machine's description, as JSON (``benchmarks/bench_lowbit.py
+    --record``)."""
+    df = lowbit_timings(**kwargs)
+    data = {"what": "median CPU time (us) of one x[1, in] @ W^T per kernel, one thread "
+                    "(lecture_lib.experiments.partA.lowbit_timings)",
+            "cpu": cpu_name(), "capability": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__,
+            "quantized_engine": torch.backends.quantized.engine, "machine": platform.machine(),
+            "rows": df.to_dict(orient="records")}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, indent=1) + "\n")
+    return data
+
+
+def load_lowbit(path: Path | str = LOWBIT_PATH) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The recorded low-bit timings: (machine description, table as :func:`lowbit_timings` returns it)."""
+    data = json.loads(Path(path).read_text())
+    if not isinstance(data, dict) or not {"cpu", "capability", "rows"} <= set(data):
+        raise ValueError(f"{path} is not a file written by record_lowbit (needs keys cpu, capability, rows)")
+    meta = {k: v for k, v in data.items() if k != "rows"}
+    return meta, pd.DataFrame(data["rows"])

@@ -29,6 +29,7 @@ __all__ = [
     "plot_ptq",
     "plot_kv_cache",
     "plot_gptq",
+    "plot_lowbit_speedups",
 ]
 
 
@@ -336,4 +337,29 @@ def plot_gptq(df: pd.DataFrame) -> plt.Figure:
     ax.set_xlabel("weight format")
     ax.set_title("GPTQ vs round-to-nearest, same bits")
     ax.legend(fontsize=8)
+    return fig
+
+
+def plot_lowbit_speedups(speedups: pd.DataFrame, *, cpu: str = "") -> plt.Figure:
+    """Speed-up over float32 of each packed kernel against the float32 weight's size (MB, log axis), with the
+    bandwidth bounds of 8 and 4 bits and the break-even line (``speedups`` from
+    :func:`lecture_lib.experiments.partA.lowbit_speedups`)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    df = speedups.sort_values("fp32 MB")
+    mb = df["fp32 MB"].to_numpy()
+    styles = {"bf16": ("#9e9e9e", "s", "--"), "int8 w-only, fp32 act": ("#1e88e5", "v", ":"),
+              "int8 w-only, bf16 act": ("#1e88e5", "o", "-"), "int4 w-only, fp32 act": ("#e53935", "v", ":"),
+              "int4 w-only, bf16 act": ("#e53935", "o", "-"), "int8 dynamic": ("#43a047", "D", "-")}
+    for name, (color, marker, ls) in styles.items():
+        if name in df.columns:
+            _ = ax.plot(mb, df[name], marker=marker, ls=ls, color=color, label=name)
+    _ = ax.plot(mb, df["bound: 8-bit"], color="#1e88e5", lw=0.8, alpha=0.5, label="bandwidth bound, 8 bits")
+    _ = ax.plot(mb, df["bound: 4-bit"], color="#e53935", lw=0.8, alpha=0.5, label="bandwidth bound, 4 bits")
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("float32 weight size (MB); tiny LM at the left, 4096 x 11008 at the right")
+    ax.set_ylabel("speed-up over float32 F.linear (x)")
+    ax.set_title("One matrix-vector product on one CPU thread" + (f" ({cpu})" if cpu else ""))
+    ax.legend(fontsize=7, ncol=2)
     return fig
