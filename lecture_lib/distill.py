@@ -47,6 +47,9 @@ __all__ = [
     "soft_target_gradient",
     "TrainLog",
     "train_student",
+    "TARGET_MODES",
+    "modify_targets",
+    "smoothed_labels",
 ]
 
 
@@ -178,6 +181,57 @@ def soft_target_gradient(student_logits, teacher_logits, *, T: float = 2.0, t_sq
     return g.reshape(shape)
 
 
+# ------------------------------------------------------------------------------- why distillation works
+TARGET_MODES = ("teacher", "top1", "flattened", "shuffled")
+
+
+def modify_targets(probs, mode: str, *, generator: torch.Generator | None = None) -> Tensor:
+    """The teacher's distribution ``probs`` [N, V] with part of its information removed (Part B, Zone 6
+    "Why distillation works"); every mode keeps the teacher's top-1 token:
+
+    * ``"teacher"``   unchanged (all of the dark knowledge)
+    * ``"top1"``      one-hot at the teacher's argmax (its decision only: no confidence, no dark knowledge)
+    * ``"flattened"`` the top-1 probability kept, the rest ``(1 - p_top) / (V - 1)`` each: the teacher's
+      confidence per position survives, *which* wrong answers it finds plausible does not (a label smoothing
+      whose strength the teacher sets)
+    * ``"shuffled"``  the top-1 probability kept, the other V - 1 probabilities permuted at random among the
+      wrong tokens (per row; ``generator``): the same entropy, the similarity structure destroyed
+    """
+    p = _as_float_tensor(probs, "probs")
+    if p.ndim != 2:
+        raise ValueError(f"probs must be [N, V] probability rows; got shape {tuple(p.shape)}")
+    _check_finite(p, "probs")
+    if bool((p < 0).any()) or not torch.allclose(p.sum(-1), torch.ones(p.shape[0], dtype=p.dtype), atol=1e-4):
+        raise ValueError("probs must be probability rows: non-negative, each summing to 1")
+    if mode not in TARGET_MODES:
+        raise ValueError(f"mode must be one of {TARGET_MODES}; got {mode!r}")
+    n, v = p.shape
+    top = p.argmax(-1, keepdim=True)
+    if mode == "teacher":
+        return p
+    if mode == "top1":
+        return torch.zeros_like(p).scatter_(-1, top, 1.0)
+    p_top = p.gather(-1, top)
+    if mode == "flattened":
+        return ((1.0 - p_top) / (v - 1)).expand(n, v).clone().scatter_(-1, top, p_top)
+    # shuffled: random keys with the top forced first give a random order of the positions; the original
+    # positions with the top first, the rest in index order, give where each value comes from
+    keys = torch.rand(n, v, generator=generator, dtype=torch.float64).scatter_(-1, top, -1.0)
+    dest = keys.argsort(-1)
+    src = torch.arange(v, dtype=torch.float64).expand(n, v).clone().scatter_(-1, top, -1.0).argsort(-1)
+    return torch.zeros_like(p).scatter_(-1, dest, p.gather(-1, src))
+
+
+def smoothed_labels(labels, vocab_size: int, eps: float) -> Tensor:
+    """Label smoothing of the true labels: ``1 - eps`` on the label, ``eps / (V - 1)`` on every other token
+    (float32 rows [N, V]). The regularisation hypothesis without a teacher."""
+    eps = fraction("eps", eps, what="the smoothed mass")
+    v = integer("vocab_size", vocab_size, 2)
+    labels = torch.as_tensor(labels).reshape(-1, 1).long()
+    out = torch.full((labels.shape[0], v), eps / (v - 1))
+    return out.scatter_(-1, labels, 1.0 - eps)
+
+
 # ------------------------------------------------------------------------------------- training routine
 @dataclasses.dataclass
 class TrainLog:
@@ -210,6 +264,21 @@ def _kd_parts(student_logits: Tensor, teacher_logits: Tensor | None, labels: Ten
     return soft, hard
 
 
+def _target_parts(student_logits: Tensor, teacher_logits: Tensor | None, labels: Tensor, T: float,
+                  targets: Callable[[Tensor | None, Tensor], Tensor]) -> tuple[Tensor, Tensor]:
+    """(T² cross-entropy to the target rows minus their entropy, CE mean) for ``train_student(targets=...)``."""
+    V = student_logits.shape[-1]
+    s = student_logits.reshape(-1, V)
+    hard = F.cross_entropy(s, labels.reshape(-1))
+    pt_in = None
+    if teacher_logits is not None:
+        pt_in = F.softmax(teacher_logits.detach().reshape(-1, V).to(s.dtype) / T, dim=-1)
+    t = targets(pt_in, labels.reshape(-1)).to(s.dtype).detach()
+    log_ps = F.log_softmax(s / T, dim=-1)
+    soft = T * T * (torch.xlogy(t, t) - t * log_ps).sum(-1).mean()
+    return soft, hard
+
+
 def train_student(
     teacher,
     student,
@@ -226,6 +295,7 @@ def train_student(
     log_every: int = 10,
     text: str | None = None,
     progress: Callable | None = None,
+    targets: Callable[[Tensor | None, Tensor], Tensor] | None = None,
 ):
     """Distil a tiny-LM student from a teacher on the tiny LM's training text; returns ``(student, TrainLog)``.
 
@@ -239,6 +309,9 @@ def train_student(
     ``alpha = 0`` is plain next-character training: the "same student from scratch, same budget"
     baseline (the teacher is then not run). Deterministic for a given seed and thread count; the global
     RNG is left as it was. ``progress``: optional wrapper for the step iterator (e.g. ``tqdm.tqdm``).
+    ``targets``: optional ``f(teacher probabilities at T [N, V] or None without a teacher, labels [N]) -> target
+    rows [N, V]`` that replaces ``softmax(teacher / T)`` in the soft term (e.g. :func:`modify_targets`,
+    :func:`smoothed_labels`); the soft term is then ``T² sum_i t_i (log t_i - log p_S,i)`` averaged over positions.
     The log records every ``log_every`` steps the mean total, soft (T² KL) and hard (CE) losses since the
     previous record. Taught in Part B, "Distilling the tiny LM".
     """
@@ -250,7 +323,7 @@ def train_student(
     steps, batch_size, log_every = integer("steps", steps), integer("batch_size", batch_size), integer("log_every", log_every)
     seed, lr = integer("seed", seed, 0), positive("lr", lr)
     warmup = min(100, max(1, steps // 10)) if warmup is None else warmup
-    if teacher is None and alpha > 0:
+    if teacher is None and alpha > 0 and targets is None:
         raise ValueError("teacher must be a tiny-LM model when alpha > 0 (alpha = 0 trains without a teacher)")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -289,10 +362,14 @@ def train_student(
 
             def kd_backward() -> tuple[Tensor, Tensor | None, Tensor]:
                 t_logits = None
-                if alpha > 0:
+                if alpha > 0 and teacher is not None:
                     with torch.no_grad():
                         t_logits = teacher(x)
-                soft, hard = _kd_parts(model(x), t_logits, y, T)
+                s_logits = model(x)
+                if targets is None:
+                    soft, hard = _kd_parts(s_logits, t_logits, y, T)
+                else:
+                    soft, hard = _target_parts(s_logits, t_logits, y, T, targets)
                 loss = hard if soft is None else alpha * soft + (1 - alpha) * hard
                 loss.backward()
                 return loss, soft, hard

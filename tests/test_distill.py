@@ -327,3 +327,79 @@ def test_train_student_bad_inputs(tiny_teacher):
         train_student(tiny_teacher, _tiny_cfg(), steps=1, T=0.0, text=TEXT)
     with pytest.raises(ValueError, match="text"):
         train_student(tiny_teacher, _tiny_cfg(), steps=1, text="too short")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# modified targets: why distillation works (Part B, Zone 6.3)
+# ---------------------------------------------------------------------------------------------------------
+from lecture_lib import distill  # noqa: E402
+
+
+def _rows(n, v, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.softmax(3 * torch.randn(n, v, generator=g, dtype=torch.float64), -1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 20), v=st.integers(2, 40), seed=st.integers(0, 10_000))
+def test_modified_targets_keep_what_they_promise(n, v, seed):
+    p = _rows(n, v, seed)
+    top = p.argmax(-1)
+    p_top = p.max(-1).values
+    for mode in distill.TARGET_MODES:
+        t = distill.modify_targets(p, mode, generator=torch.Generator().manual_seed(seed))
+        assert t.shape == p.shape and bool((t >= 0).all())
+        assert torch.allclose(t.sum(-1), torch.ones(n, dtype=t.dtype))
+        assert torch.equal(t.argmax(-1), top) or mode == "flattened" and bool((p_top <= 1 / v + 1e-12).any())
+    assert torch.equal(distill.modify_targets(p, "teacher"), p)
+    one = distill.modify_targets(p, "top1")
+    assert torch.equal(one.sum(-1), torch.ones(n, dtype=one.dtype)) and torch.equal(one.max(-1).values, torch.ones(n, dtype=one.dtype))
+    flat = distill.modify_targets(p, "flattened")
+    assert torch.allclose(flat.max(-1).values, p_top)
+    rest = flat.clone().scatter_(-1, top[:, None], float("nan"))
+    assert torch.allclose(rest.nan_to_num(0).sum(-1), 1 - p_top)
+    shuf = distill.modify_targets(p, "shuffled", generator=torch.Generator().manual_seed(seed))
+    assert torch.equal(shuf.sort(-1).values, p.sort(-1).values)  # a permutation of each row: same entropy
+    assert torch.equal(shuf.gather(-1, top[:, None]), p.gather(-1, top[:, None]))  # the top stays in place
+
+
+def test_shuffled_really_moves_the_wrong_answers():
+    p = _rows(200, 30, 1)
+    shuf = distill.modify_targets(p, "shuffled", generator=torch.Generator().manual_seed(0))
+    moved = (shuf != p).any(-1).float().mean().item()
+    assert moved > 0.99  # a permutation of 29 values is the identity with probability 1/29!
+    again = distill.modify_targets(p, "shuffled", generator=torch.Generator().manual_seed(0))
+    assert torch.equal(shuf, again)  # and it is reproducible from the generator
+
+
+def test_smoothed_labels():
+    t = distill.smoothed_labels(torch.tensor([1, 0]), 5, 0.2)
+    assert torch.allclose(t, torch.tensor([[0.05, 0.8, 0.05, 0.05, 0.05], [0.8, 0.05, 0.05, 0.05, 0.05]]))
+    assert torch.equal(distill.smoothed_labels(torch.tensor([2]), 4, 0.0), torch.tensor([[0.0, 0.0, 1.0, 0.0]]))
+    with pytest.raises(ValueError, match="eps"):
+        distill.smoothed_labels(torch.tensor([0]), 4, 1.5)
+
+
+def test_modify_targets_rejects_bad_input():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        distill.modify_targets(_rows(2, 3, 0), "sharpened")
+    with pytest.raises(ValueError, match="probability rows"):
+        distill.modify_targets(torch.tensor([[0.5, 0.6]]), "top1")
+    with pytest.raises(ValueError, match=r"\[N, V\]"):
+        distill.modify_targets(torch.tensor([0.5, 0.5]), "top1")
+
+
+def test_train_student_with_teacher_targets_is_plain_kd():
+    from lecture_lib import tinylm
+
+    teacher = tinylm.load("teacher")
+    cfg = tinylm.load("student").config
+    text = tinylm.train_text()[:5000]
+    kw = dict(steps=3, batch_size=2, T=2.0, alpha=1.0, seed=0, log_every=1, text=text)
+    _, plain = distill.train_student(teacher, cfg, **kw)
+    _, same = distill.train_student(teacher, cfg, targets=lambda p, _y: distill.modify_targets(p, "teacher"), **kw)
+    assert same.soft == pytest.approx(plain.soft, rel=1e-4)
+    _, flat = distill.train_student(teacher, cfg, targets=lambda p, _y: distill.modify_targets(p, "flattened"), **kw)
+    assert flat.soft[0] != pytest.approx(plain.soft[0], rel=1e-3)  # a different target is a different loss
+    _, ls = distill.train_student(None, cfg, targets=lambda _p, y: distill.smoothed_labels(y, cfg.vocab_size, 0.1), **kw)
+    assert len(ls.soft) == 3 and all(math.isfinite(v) for v in ls.soft)

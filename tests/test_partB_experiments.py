@@ -311,3 +311,48 @@ def test_json_files_are_plain_json():
     for path in (ex.DISTILL_PATH, ex.SPEC_PATH):
         data = json.loads(path.read_text())
         assert "command" in data and "config" in data
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Zone 6.3 why distillation works, 6.4 the cost of one cached decoding step
+# ---------------------------------------------------------------------------------------------------------
+def test_why_distill_runs_every_variant_on_a_tiny_budget():
+    res = ex.why_distill({"steps": 2, "batch_size": 2, "seeds": [0], "eval_chars": 400})
+    assert [r["variant"] for r in res["runs"]] == list(ex.WHY_VARIANTS)
+    assert all(math.isfinite(r["val_ppl"]) and r["val_ppl"] > 1 for r in res["runs"])
+    eps = res["runs"][0]["label_smoothing_eps"]
+    assert 0.05 < eps < 0.9  # the teacher's mean non-top mass on the first batch
+    t = ex.why_distill_table(res)
+    assert list(t.index) == list(ex.WHY_VARIANTS) and t.loc["hard labels", "vs hard labels"] == "+0.0 %"
+
+
+def test_recorded_why_distill_table():
+    res = ex.load_why_distill()
+    t = ex.why_distill_table(res)
+    assert list(t.index) == list(ex.WHY_VARIANTS)
+    assert {f"seed {s}" for s in res["config"]["seeds"]} <= set(t.columns)
+    assert res["teacher_val_ppl"] < t["val perplexity"].min()  # no 200-step student beats the teacher
+
+
+def test_target_view():
+    tv = ex.target_view(tinylm.load("teacher"), tinylm.validation_text()[:129 * 4])
+    assert tv.loc["hard labels", "p(true next char)"] == 1.0 and tv.loc["hard labels", "entropy (bits)"] == 0.0
+    assert tv.loc["top1", "p(teacher's 2nd-5th choices)"] == 0.0
+    assert tv.loc["shuffled", "entropy (bits)"] == pytest.approx(tv.loc["teacher", "entropy (bits)"])
+    assert tv.loc["flattened", "p(teacher's 2nd-5th choices)"] < tv.loc["teacher", "p(teacher's 2nd-5th choices)"]
+    with pytest.raises(ValueError, match="block_size"):
+        ex.target_view(tinylm.load("teacher"), "short")
+
+
+def test_decode_cost_and_time_tables():
+    teacher = tinylm.load("teacher")
+    c = ex.decode_cost_table(teacher, [1, 128])
+    assert c.loc[1, "projections MFLOP"] == c.loc[128, "projections MFLOP"]
+    assert 0.1 < c.loc[128, "attention share"] < 0.2
+    linear = sum(m.weight.numel() for m in teacher.modules() if isinstance(m, torch.nn.Linear))
+    assert c.loc[1, "weights MB"] == pytest.approx(4 * linear / 1e6)  # the counted matrices are the model's Linears
+    assert c.loc[128, "KV cache MB"] == pytest.approx(2 * 6 * 128 * 128 * 4 / 1e6)
+    t = ex.decode_step_times(teacher, [1, 8], repeats=1, loops=1)
+    assert list(t.index) == [1, 8] and t.loc[1, "time / shortest"] == 1.0 and (t["step us"] > 0).all()
+    with pytest.raises(TypeError, match="model must be a tiny-LM model"):
+        ex.decode_cost_table(object(), [1])

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import copy
 import math
 import platform
 import statistics
@@ -38,7 +39,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lecture_lib import distill, speculative, tinylm
+from lecture_lib.tinylm.train import sample_batch
+from lecture_lib import batching, distill, kvcache, speculative, tinylm
 
 __all__ = [
     "DATA_DIR",
@@ -75,6 +77,15 @@ __all__ = [
     "t_squared_table",
     "temperature_view",
     "verify_exactness",
+    "WHY_CONFIG",
+    "WHY_PATH",
+    "WHY_VARIANTS",
+    "why_distill",
+    "load_why_distill",
+    "why_distill_table",
+    "target_view",
+    "decode_cost_table",
+    "decode_step_times",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -607,20 +618,177 @@ def acceptance_histogram(stats: dict[str, Any]) -> pd.DataFrame:
                          "steps (i.i.d. model)": model.round(1)})
 
 
+# ============================================================================== why distillation works
+WHY_PATH = DATA_DIR / "partB_why_distill.json"
+#: One budget for every student of the "why distillation works" experiment (pure soft targets at T = 1).
+WHY_CONFIG: dict[str, Any] = {"steps": 200, "batch_size": 16, "lr": 3e-3, "seeds": [0, 1], "T": 1.0}
+#: What each student learns from: the true next character, or the teacher's distribution with parts removed.
+WHY_VARIANTS = ("hard labels", "label smoothing", "top1", "flattened", "shuffled", "teacher")
+
+
+def _why_targets(variant: str, eps: float, vocab_size: int, seed: int):
+    """(alpha, targets callable or None) of one variant for :func:`lecture_lib.distill.train_student`."""
+    if variant == "hard labels":
+        return 0.0, None
+    if variant == "label smoothing":
+        return 1.0, lambda _p, labels: distill.smoothed_labels(labels, vocab_size, eps)
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    return 1.0, lambda p, _labels: distill.modify_targets(p, variant, generator=gen)
+
+
+def target_view(teacher: torch.nn.Module, text: str, *, seed: int = 0) -> pd.DataFrame:
+    """What each target of :data:`WHY_VARIANTS` says about each next character of ``text`` (cut into windows of
+    ``block_size + 1`` characters; float64 teacher): mean probability on the true next character, mean entropy (bits), and the mean probability on the
+    teacher's 2nd to 5th choices (the "dark knowledge" the flattened and shuffled targets remove)."""
+    w = teacher.config.block_size + 1
+    ids = torch.tensor(tinylm.encode(text))
+    if ids.numel() < w:
+        raise ValueError(f"text must have at least block_size + 1 = {w} characters; got {ids.numel()}")
+    ids = ids[: ids.numel() // w * w].reshape(-1, w)  # non-overlapping windows
+    with torch.no_grad():
+        logits = copy.deepcopy(teacher).double()(ids[:, :-1])
+    p = torch.softmax(logits.reshape(-1, logits.shape[-1]), -1)
+    labels = ids[:, 1:].reshape(-1)
+    eps = float((1 - p.max(-1).values).mean())
+    order = p.argsort(-1, descending=True)
+    rows = []
+    for variant in WHY_VARIANTS:
+        if variant == "hard labels":
+            t = distill.smoothed_labels(labels, p.shape[1], 0.0).double()
+        elif variant == "label smoothing":
+            t = distill.smoothed_labels(labels, p.shape[1], eps).double()
+        else:
+            t = distill.modify_targets(p, variant, generator=torch.Generator().manual_seed(seed))
+        ent = -(torch.xlogy(t, t).sum(-1) / math.log(2)).mean()  # "+ 0.0" below: 0.0, not -0.0, for one-hot rows
+        rows.append({"target": variant, "p(true next char)": float(t.gather(-1, labels[:, None]).mean()),
+                     "entropy (bits)": float(ent) + 0.0, "p(teacher's 2nd-5th choices)": float(t.gather(-1, order[:, 1:5]).sum(-1).mean())})
+    return pd.DataFrame(rows).set_index("target")
+
+
+def why_distill(config: dict[str, Any] | None = None, *, progress=None) -> dict[str, Any]:
+    """Train one student per variant of :data:`WHY_VARIANTS` and seed, all on the same batches with the same budget
+    (``WHY_CONFIG``: steps, batch size, learning rate, T; the course's student architecture from scratch), and
+    return their validation perplexities. The label-smoothing strength is the teacher's mean non-top-1 mass on the
+    first training batch, so it matches the flattened teacher on average. One teacher forward per batch is shared
+    by all students (:class:`MemoTeacher`). ``config["eval_chars"]``: score on that many validation characters
+    only (None: the whole validation split)."""
+    cfg = {**WHY_CONFIG, **(config or {})}
+    val = tinylm.validation_text() if cfg.get("eval_chars") is None else tinylm.validation_text()[: cfg["eval_chars"]]
+    teacher = tinylm.load("teacher")
+    student_cfg = tinylm.load("student").config
+    t0 = time.perf_counter()
+    runs = []
+    for seed in cfg["seeds"]:
+        memo = MemoTeacher(teacher)
+        data = torch.tensor(tinylm.encode(tinylm.train_text()), dtype=torch.long)
+        x, _ = sample_batch(data, student_cfg.block_size, cfg["batch_size"], torch.Generator().manual_seed(int(seed)))
+        eps = float((1 - torch.softmax(memo(x), -1).max(-1).values).mean())
+        for variant in WHY_VARIANTS:
+            alpha, targets = _why_targets(variant, eps, student_cfg.vocab_size, int(seed))
+            model, log = distill.train_student(memo if variant != "label smoothing" else None, student_cfg,
+                                               steps=cfg["steps"], batch_size=cfg["batch_size"], lr=cfg["lr"],
+                                               seed=int(seed), T=cfg["T"], alpha=alpha, targets=targets,
+                                               log_every=cfg["steps"], progress=progress)
+            runs.append({"variant": variant, "seed": int(seed), "label_smoothing_eps": eps,
+                         "val_ppl": tinylm.perplexity(model, val), "final_train_ce": log.hard[-1]})
+    return {"command": "python -m lecture_lib.experiments.partB --why", "config": cfg, "runs": runs,
+            "teacher_val_ppl": tinylm.perplexity(teacher, val),
+            "machine": {"train_wall_seconds": round(time.perf_counter() - t0, 1), "torch": torch.__version__,
+                        "threads": torch.get_num_threads()}}
+
+
+def load_why_distill(path: Path | str = WHY_PATH) -> dict[str, Any]:
+    """The recorded "why distillation works" experiment (``--why``)."""
+    data = json.loads(Path(path).read_text())
+    if not isinstance(data, dict) or not {"config", "runs"} <= set(data):
+        raise ValueError(f"{path} is not a file written by why_distill (needs keys config, runs)")
+    return data
+
+
+def why_distill_table(results: dict[str, Any]) -> pd.DataFrame:
+    """Validation perplexity per variant (mean over seeds, and each seed), with the change vs hard labels."""
+    df = pd.DataFrame(results["runs"])
+    t = df.pivot_table(index="variant", columns="seed", values="val_ppl").reindex(list(WHY_VARIANTS))
+    t.columns = [f"seed {c}" for c in t.columns]
+    t.insert(0, "val perplexity", t.mean(axis=1))
+    base = t.loc["hard labels", "val perplexity"]
+    t["vs hard labels"] = (t["val perplexity"] / base - 1).map(lambda v: f"{100 * v:+.1f} %")
+    return t
+
+
+# ============================================================================== one decoding step, measured
+def _flops(model: torch.nn.Module, t: int) -> dict[str, int]:
+    cfg = model.config
+    return batching.decode_step_flops(cfg.n_layer, cfg.n_embd, t, vocab_size=cfg.vocab_size)
+
+
+def decode_cost_table(model: torch.nn.Module, contexts: Sequence[int]) -> pd.DataFrame:
+    """For a tiny-LM ``model`` at each context length T: the FLOPs of one cached decoding step by part
+    (:func:`lecture_lib.batching.decode_step_flops`, millions), the attention share, and the bytes it reads in
+    float32 (MB): every weight of the counted matrices once, and the K and V cache of T positions
+    (:func:`lecture_lib.kvcache.kv_cache_bytes`)."""
+    cfg = getattr(model, "config", None)
+    if cfg is None:
+        raise TypeError(f"model must be a tiny-LM model (with a .config); got {type(model).__name__}")
+    rows = []
+    for t in contexts:
+        f = _flops(model, int(t))
+        weights = (f["projections"] + f["mlp"] + f["head"]) // 2  # one multiply-add per weight
+        kv = kvcache.kv_cache_bytes(cfg.n_layer, cfg.n_head, cfg.n_embd // cfg.n_head, int(t), bytes_per_value=4)
+        rows.append({"context T": int(t), "projections MFLOP": f["projections"] / 1e6, "MLP MFLOP": f["mlp"] / 1e6,
+                     "attention MFLOP": f["attention"] / 1e6, "attention share": f["attention"] / f["total"],
+                     "weights MB": 4 * weights / 1e6, "KV cache MB": kv / 1e6})
+    return pd.DataFrame(rows).set_index("context T")
+
+
+def decode_step_times(model: torch.nn.Module, contexts: Sequence[int], *, repeats: int = 7, loops: int = 20,
+                      clock=time.process_time) -> pd.DataFrame:
+    """Median time (us, CPU time, one thread) of one cached decoding step of ``model`` (batch 1) after each context
+    length (:func:`lecture_lib.batching.tinylm_decode_step`), interleaved over ``repeats`` rounds of ``loops`` steps;
+    with the FLOP count of the same step and both relative to the shortest context."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        steps = {int(t): batching.tinylm_decode_step(model, context_len=int(t)) for t in contexts}
+        for fn in steps.values():
+            fn(1)
+        samples: dict[int, list[float]] = {t: [] for t in steps}
+        for _ in range(repeats):
+            for t, fn in steps.items():
+                t0 = clock()
+                for _ in range(loops):
+                    fn(1)
+                samples[t].append((clock() - t0) / loops)
+    finally:
+        torch.set_num_threads(threads)
+    rows = [{"context T": t, "step us": float(np.median(v)) * 1e6, "MFLOP": _flops(model, t)["total"] / 1e6}
+            for t, v in samples.items()]
+    df = pd.DataFrame(rows).set_index("context T")
+    df["time / shortest"] = df["step us"] / df["step us"].iloc[0]
+    df["FLOPs / shortest"] = df["MFLOP"] / df["MFLOP"].iloc[0]
+    return df
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Record Part B's experiments (distillation, speculative decoding).")
     ap.add_argument("--distill", action="store_true", help="train scratch and distilled students; ship checkpoints")
     ap.add_argument("--speculative", action="store_true", help="record the speculative decoding grid")
+    ap.add_argument("--why", action="store_true", help="record the 'why distillation works' students")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
-    if not (args.distill or args.speculative):
-        ap.error("choose --distill and/or --speculative")
+    if not (args.distill or args.speculative or args.why):
+        ap.error("choose --distill, --speculative and/or --why")
     torch.set_num_threads(args.threads)
     if args.distill:
         res = run_distillation()
         for r in res["runs"]:
             print(f"{r['kind']:<10} T={r['T']!s:<5} alpha={r['alpha']:<4} val ppl {r['val_ppl']:.4f}")
         print(f"teacher {res['teacher_val_ppl']:.4f}; {res['machine']['train_wall_seconds']} s")
+    if args.why:
+        res = why_distill()
+        WHY_PATH.write_text(json.dumps(_clean(res), indent=1) + "\n")
+        print(why_distill_table(res).round(3).to_string())
+        print(f"{res['machine']['train_wall_seconds']} s")
     if args.speculative:
         res = run_speculative()
         for r in res["records"]:

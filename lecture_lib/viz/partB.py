@@ -19,6 +19,7 @@ from lecture_lib.experiments import partB as ex
 from lecture_lib.viz import figures
 
 __all__ = [
+    "plot_why_distill",
     "AcceptanceFigure",
     "TemperatureFigure",
     "acceptance_widget",
@@ -278,4 +279,29 @@ def plot_spec_grid(records: Sequence[dict[str, Any]], *, timings: bool = True) -
             ax.legend(fontsize=7)
     fig.suptitle("speculative decoding of the tiny LM's teacher (recorded run)")
 
+    return fig
+
+
+def plot_why_distill(table: pd.DataFrame, *, teacher_ppl: float | None = None) -> plt.Figure:
+    """Validation perplexity per training target (mean over seeds as bars, each seed as a dot), from
+    :func:`lecture_lib.experiments.partB.why_distill_table`."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.8), layout="constrained")
+    y = np.arange(len(table.index))
+    _ = ax.barh(y, table["val perplexity"], color="#90caf9", label="mean over seeds")
+    seeds = [c for c in table.columns if c.startswith("seed ")]
+    for c in seeds:
+        _ = ax.plot(table[c], y, "k.", ms=6)
+    _ = ax.plot([], [], "k.", label="one seed")
+    base = table.loc["hard labels", "val perplexity"] if "hard labels" in table.index else None
+    if base is not None:
+        ax.axvline(base, color="gray", ls="--", lw=0.8, label="hard labels")
+    if teacher_ppl is not None:
+        ax.axvline(teacher_ppl, color="#e53935", lw=0.8, label=f"teacher ({teacher_ppl:.2f})")
+    ax.set_yticks(y, table.index)
+    ax.invert_yaxis()
+    lo = min(table[seeds].min().min(), teacher_ppl if teacher_ppl is not None else np.inf)
+    ax.set_xlim(0.97 * lo, 1.02 * table[seeds].max().max())
+    ax.set_xlabel("validation perplexity (lower is better; axis does not start at 0)")
+    ax.set_title("Same student, same batches, same budget: only the target differs")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
