@@ -491,34 +491,35 @@ def alpha_from_histogram(hist) -> float:
     return accepted / (accepted + rejections) if accepted + rejections > 0 else float("nan")
 
 
-def forward_seconds(model, *, new: int = 1, context: int = 64, steps: int = 40) -> float:
+def forward_seconds(model, *, new: int = 1, context: int = 64, steps: int = 40, clock=time.perf_counter) -> float:
     """Mean seconds of one cached forward call of ``new`` tokens after ``context`` cached positions (the cache is
-    rolled back after each call, so every call sees the same context)."""
+    rolled back after each call, so every call sees the same context). ``clock``: wall time by default;
+    ``time.process_time`` gives this process's CPU time, which other processes on a busy machine inflate less."""
     with torch.no_grad():
         cache = model.new_cache(1)
         model(torch.zeros((1, context), dtype=torch.long), cache=cache)
         x = torch.zeros((1, new), dtype=torch.long)
         model(x, cache=cache)  # warm-up
         cache.truncate(context)
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(steps):
             model(x, cache=cache)
             cache.truncate(context)
-        return (time.perf_counter() - t0) / steps
+        return (clock() - t0) / steps
 
 
-def draft_cost(model, target, *, context: int = 64, steps: int = 40, repeats: int = 7) -> float:
+def draft_cost(model, target, *, context: int = 64, steps: int = 40, repeats: int = 7, clock=time.perf_counter) -> float:
     """Measured c: one cached 1-token forward of ``model`` over the same for ``target`` (median of ``repeats``
     ratios; the two are timed back to back in each repeat so that a busy machine slows both alike)."""
-    return statistics.median(forward_seconds(model, context=context, steps=steps)
-                             / forward_seconds(target, context=context, steps=steps) for _ in range(repeats))
+    return statistics.median(forward_seconds(model, context=context, steps=steps, clock=clock)
+                             / forward_seconds(target, context=context, steps=steps, clock=clock) for _ in range(repeats))
 
 
-def verify_cost(target, k: int, *, context: int = 64, steps: int = 40, repeats: int = 7) -> float:
+def verify_cost(target, k: int, *, context: int = 64, steps: int = 40, repeats: int = 7, clock=time.perf_counter) -> float:
     """Measured v_k: one cached forward of k + 1 tokens (a verify call) over one of a single token (median of
     ``repeats`` back-to-back ratios). The cost model of a step is then k c + v_k target calls."""
-    return statistics.median(forward_seconds(target, new=k + 1, context=context, steps=steps)
-                             / forward_seconds(target, context=context, steps=steps) for _ in range(repeats))
+    return statistics.median(forward_seconds(target, new=k + 1, context=context, steps=steps, clock=clock)
+                             / forward_seconds(target, context=context, steps=steps, clock=clock) for _ in range(repeats))
 
 
 def predicted_speedup(alpha: float, k: int, c: float, v: float = 1.0) -> float:
