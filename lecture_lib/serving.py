@@ -67,6 +67,8 @@ __all__ = [
     "Slowdown",
     "Outage",
     "simulate",
+    "simulate_balancer",
+    "replay_assignments",
     # pickers
     "RoundRobin",
     "SmoothWeightedRoundRobin",
@@ -709,6 +711,76 @@ def simulate(
         balancer = make_balancer(policy, rates, rng=policy_rng, tau=tau)
         assign, start, depart = _event_loop(balancer, arrivals, unit_work, rates, profiles)
     return SimResult(policy, lam, rates, arrivals, start, depart, np.asarray(assign, dtype=np.int64), seed, events)
+
+
+def _trace(arrival_times, unit_work, service_rates, events):
+    """Validated arrays and per-worker speed profiles for a given trace (see :func:`simulate_balancer`)."""
+    arr = np.asarray(arrival_times, dtype=np.float64).ravel()
+    work = np.asarray(unit_work, dtype=np.float64).ravel()
+    rates = _rates("service_rates", service_rates)
+    if arr.size == 0 or work.shape != arr.shape:
+        raise ValueError(f"arrival_times and unit_work must be non-empty and of one length; got {arr.size} and {work.size}")
+    if not (np.all(np.isfinite(arr)) and arr[0] >= 0 and np.all(np.diff(arr) >= 0)):
+        raise ValueError("arrival_times must be finite, >= 0 and non-decreasing")
+    if not (np.all(np.isfinite(work)) and np.all(work >= 0)):
+        raise ValueError("unit_work must be finite and >= 0 (work in normal-speed seconds times the rate)")
+    events = tuple(events)
+    for e in events:
+        if not isinstance(e, (Slowdown, Outage)):
+            raise TypeError(f"events must be Slowdown or Outage instances; got {type(e).__name__}")
+        if isinstance(e.worker, bool) or not isinstance(e.worker, (int, np.integer)) or not 0 <= e.worker < rates.size:
+            raise ValueError(f"event worker must be an index in 0..{rates.size - 1}; got {e.worker!r}")
+    profiles = [_Profile([e for e in events if e.worker == w]) if any(e.worker == w for e in events) else None
+                for w in range(rates.size)]
+    return arr, work, rates, profiles
+
+
+def simulate_balancer(balancer, arrival_times, unit_work, service_rates, events=()) -> np.ndarray:
+    """Run any balancer object on a given trace; returns the worker index per request (arrival order).
+
+    ``balancer``: an object with ``pick(now) -> int``, ``dispatched(worker, now)`` and
+    ``completed(worker, now, latency)`` (the interface of :class:`RoundRobin`, :class:`PeakEwma`, ...), told
+    about every completion before the next pick, as in :func:`simulate`. Request ``k`` needs
+    ``unit_work[k] / service_rates[w]`` normal-speed seconds on worker ``w``; ``events`` slow workers down.
+    The Part D challenge runs the learner's balancer with this and scores the assignments with
+    :func:`replay_assignments`. A pick that is not a worker index raises ValueError.
+    """
+    arr, work, rates, profiles = _trace(arrival_times, unit_work, service_rates, events)
+    c = rates.size
+    checked = _CheckedPicks(balancer, c)
+    assign, _start, _depart = _event_loop(checked, arr, work, rates, profiles)
+    return assign
+
+
+class _CheckedPicks:
+    """Forwards to a balancer and rejects picks that are not a worker index."""
+
+    def __init__(self, balancer, c: int) -> None:
+        self._b = balancer
+        self._c = c
+        self.completed = balancer.completed
+        self.dispatched = balancer.dispatched
+
+    def pick(self, now: float) -> int:
+        w = self._b.pick(now)
+        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 0 <= int(w) < self._c:
+            raise ValueError(f"pick(now) must return a worker index in 0..{self._c - 1}; got {w!r}")
+        return int(w)
+
+
+def replay_assignments(assignments, arrival_times, unit_work, service_rates, events=()) -> np.ndarray:
+    """Latencies (wait + service, arrival order) when each request goes to the given worker, FIFO per worker.
+
+    Lindley's recursion per worker: the same numbers :func:`simulate_balancer`'s run produced, recomputed
+    from the decisions alone (so a score never rests on anything but the assignments).
+    """
+    arr, work, rates, profiles = _trace(arrival_times, unit_work, service_rates, events)
+    assign = np.asarray(assignments).ravel()
+    if assign.shape != arr.shape or assign.dtype.kind not in "iu" or np.any(assign < 0) or np.any(assign >= rates.size):
+        raise ValueError(f"assignments must hold one worker index in 0..{rates.size - 1} per request")
+    assign = assign.astype(np.int64)
+    _start, depart = _lindley_per_worker(arr, work / rates[assign], assign, rates.size, profiles)
+    return depart - arr
 
 
 def _lindley_per_worker(arrivals, service, assign, c, profiles):

@@ -162,7 +162,7 @@ def test_make_grade_in_a_terminal_opened_in_notebooks(lab: tuple[LabServer, Path
     assert re.search(r"^/\S*/course/notebooks\s*$", text, re.M), f"the terminal did not start in notebooks/:\n{text}"
     assert "grading-exit=0" in text, text
     assert "partB_distillation_speculative_exercises.ipynb  (part B)" in text
-    assert "total 0/11 (0 of 7 questions passed)" in text
+    assert "total 0/14 (0 of 8 questions passed)" in text
     assert json.loads(progress.read_text())["parts"]["B"]["score"] == 0
 
 
@@ -204,7 +204,7 @@ def test_grade_hint_and_solution_inside_the_exercise_notebook(lab: tuple[LabServ
         assert saved.read_bytes() != before, "saving did not write the notebook"
         graded = _run_new_cell(nb, "grade()")
         assert "newer than the saved file" not in graded, graded
-        assert re.search(r"B1\s+1/1\s+passed", graded) and "total 1/11" in graded, graded
+        assert re.search(r"B1\s+1/1\s+passed", graded) and "total 1/14" in graded, graded
         nb.screenshot_cell(nb.page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.cells.length")
                            - 1, ARTIFACTS / "grading--grade_in_notebook.png")
 
@@ -240,6 +240,6 @@ def test_start_page_shows_the_progress_after_grading(lab: tuple[LabServer, Path]
         assert not nb.model_errors() + nb.page_errors()
     finally:
         nb.close()
-    assert re.search(rf"^B\s+Distillation & speculative decoding\s+{score['score']}/11\s", text, re.M), text
+    assert re.search(rf"^B\s+Distillation & speculative decoding\s+{score['score']}/14\s", text, re.M), text
     assert re.search(r"^A\s+Quantization\s+not graded yet\s+all$", text, re.M), text
     assert "Next: Part B: questions B2, B3" in text  # the part already started comes first

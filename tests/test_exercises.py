@@ -64,7 +64,7 @@ def test_exercise_hides_every_answer(path):
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
     assert not any("solution" in c.get("metadata", {}).get("tags", []) for c in exercise.cells)
     assert exercise.metadata["lecture26"] == nbformat.read(path, as_version=4).metadata["lecture26"]
-    stubs = re.findall(r'raise NotImplementedError\("([A-E]\d+): ', text)
+    stubs = re.findall(r'raise NotImplementedError\("([A-E](?:\d+|-challenge)): ', text)
     assert sorted(set(stubs)) == sorted(q.id for q in questions_for(part_of(exercise, path.name)))
 
 

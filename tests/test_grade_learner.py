@@ -100,9 +100,9 @@ def test_make_grade_works_from_the_course_folder_notebooks_and_exercises(folder,
                           cwd=ROOT / folder, env=_env(progress), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "exercises/partB_distillation_speculative_exercises.ipynb  (part B)" in proc.stdout
-    assert "total 0/11 (0 of 7 questions passed)" in proc.stdout
+    assert "total 0/14 (0 of 8 questions passed)" in proc.stdout
     data = json.loads(progress.read_text())
-    assert data["parts"]["B"]["score"] == 0 and data["parts"]["B"]["max_score"] == 11
+    assert data["parts"]["B"]["score"] == 0 and data["parts"]["B"]["max_score"] == 14
 
 
 @pytest.mark.slow
@@ -301,10 +301,10 @@ def test_hint_levels_and_solution(capsys):
 def test_each_shipped_reference_solution_passes_its_check(part, capsys):
     """solution("X1") prints code that really answers X1 (the code is run and checked here)."""
     reference = json.loads((ROOT / "lecture_lib" / "grade" / "reference.json").read_text())
-    for q in questions_for(part):
+    for q in questions_for(part, with_challenge=False):  # a challenge ships no reference code
         ns: dict[str, Any] = {}
         exec("import math\nimport numpy as np\nimport torch\n" + reference[q.id], ns)  # noqa: S102
-        for other in questions_for(part):  # helpers a reference solution calls (C2's burn_rate ...)
+        for other in questions_for(part, with_challenge=False):  # helpers a reference solution calls (C2's burn_rate ...)
             if other.id != q.id:
                 exec(reference[other.id], ns)  # noqa: S102
         outcome = evaluate_locally(q.id, ns)
@@ -360,6 +360,6 @@ def test_check_and_grade_in_a_real_kernel(tmp_path):
     assert outputs[4].startswith("B1 not checked (0/1): the last cell you ran that defines softmax_t has a SyntaxError")
     assert f"Grading {name} as last saved" in outputs[5]
     assert "Note: the open notebook is newer than the saved file: softmax_t as you last ran it is not saved" in outputs[5]
-    assert "total 0/11 (0 of 7 questions passed)" in outputs[5]
+    assert "total 0/14 (0 of 8 questions passed)" in outputs[5]
     assert saved.read_bytes() == before, "grade() must not write to the notebook"
     assert json.loads((tmp_path / "grades.json").read_text())["parts"]["B"]["score"] == 0

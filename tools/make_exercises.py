@@ -46,7 +46,7 @@ from nbnormalize import dumps, normalize  # noqa: E402
 SOLUTION_TAG = "solution"
 _BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?:[ \t]+(?P<message>\S.*?))?[ \t]*$")
 _END = re.compile(r"^[ \t]*# END SOLUTION[ \t]*$")
-_QID = re.compile(r"^([A-E][0-9]{1,2}):")
+_QID = re.compile(r"^([A-E](?:[0-9]{1,2}|-challenge)):")
 _MD_REGION = re.compile(r"<!--\s*BEGIN SOLUTION\s*-->.*?<!--\s*END SOLUTION\s*-->\n?", re.DOTALL)
 
 
@@ -193,14 +193,18 @@ REFERENCE = ROOT / "lecture_lib" / "grade" / "reference.json"
 
 
 def reference_code(solution: Any) -> dict[str, str]:
-    """question id -> the code cells of ``solution`` that answer it, without markers (others' regions stubbed)."""
+    """question id -> the code cells of ``solution`` that answer it, without markers (others' regions stubbed).
+
+    Challenges ("A-challenge") are left out: their reference solutions stay in ``solutions/``, so that no tier
+    can be reached by asking the package for the answer.
+    """
     found: dict[str, list[str]] = {}
     for cell in solution["cells"]:
         if cell["cell_type"] != "code":
             continue
         source = _source(cell)
         regions = find_regions(source)
-        for qid in dict.fromkeys(r.question for r in regions if r.question):
+        for qid in dict.fromkeys(r.question for r in regions if r.question and not r.question.endswith("-challenge")):
             def keep(_k: int, region: Region, qid: str = qid) -> str:
                 if region.question != qid:
                     return stub(region).lstrip(" \t")

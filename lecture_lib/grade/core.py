@@ -30,7 +30,7 @@ from lecture_lib.i18n import MESSAGES, message
 from .probe_runtime import Arr, Opaque, Raised, decode
 
 __all__ = [
-    "STATUS_LABELS", "Fail", "Mistake", "Outcome", "Question", "as_tensor", "first_match", "as_array", "as_number", "describe", "evaluate",
+    "STATUS_LABELS", "Fail", "Mistake", "Outcome", "Question", "Scored", "as_tensor", "first_match", "as_array", "as_number", "describe", "evaluate",
     "find_question", "known_parts", "questions_for", "raised",
 ]
 
@@ -48,7 +48,7 @@ STATUS_LABELS: Mapping[str, str] = MappingProxyType({
     "stale": "not checked",
 })
 
-_ID = re.compile(r"^[A-E][0-9]{1,2}$")
+_ID = re.compile(r"^[A-E](?:[0-9]{1,2}|-challenge)$")
 
 
 class Fail(Exception):
@@ -67,6 +67,18 @@ class Fail(Exception):
 
     def text(self) -> str:
         return self.requirement + (f". Hint: {self.hint}" if self.hint else "")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A judge's verdict worth ``points`` (1 .. the question's points): a tier of a challenge question.
+
+    A judge returns a plain message for full points, a ``Scored`` for part of them, or raises :class:`Fail`
+    for none. ``message`` names the tier and the measured figure.
+    """
+
+    points: int
+    message: str
 
 
 @dataclass(frozen=True)
@@ -105,10 +117,13 @@ class Question:
     judge: Callable[[Any, Any], str]
     wrong_answers: Mapping[int, str] = field(default_factory=dict)
     mistakes: tuple[Mistake, ...] = ()
+    #: seconds the probe may take (None: the grader's per-cell limit); a challenge's own time limit
+    timeout: float | None = None
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
-            raise ValueError(f"Question.id must look like 'A1' (part letter A-E and a number); got {self.id!r}")
+            raise ValueError(f"Question.id must look like 'A1' or 'A-challenge' (part letter A-E and a number); "
+                             f"got {self.id!r}")
         if not isinstance(self.points, int) or self.points <= 0:
             raise ValueError(f"Question.points must be a positive int; got {self.points!r}")
         if not self.probe.__name__.startswith("probe"):
@@ -117,6 +132,11 @@ class Question:
     @property
     def part(self) -> str:
         return self.id[0]
+
+    @property
+    def is_challenge(self) -> bool:
+        """A measured challenge ("A-challenge"), scored in tiers, rather than an all-or-nothing question."""
+        return self.id.endswith("-challenge")
 
 
 @dataclass
@@ -178,6 +198,9 @@ def evaluate(question: Question, inputs: Any, envelope: Any) -> Outcome:
         except Exception as err:  # noqa: BLE001 - an odd result must not crash the grader
             return zero("failed", f"the result could not be checked ({type(err).__name__}: {err}); "
                                   "check the types and shapes your functions return")
+        if isinstance(text, Scored):
+            points = min(max(int(text.points), 1), question.points)
+            return Outcome(question.id, points, question.points, "passed", str(text.message))
         return Outcome(question.id, question.points, question.points, "passed", str(text))
     if status in ("not_attempted", "missing", "error", "interrupted"):
         return zero(status, message)
@@ -194,8 +217,9 @@ def known_parts() -> list[str]:
     return parts
 
 
-def questions_for(part: str) -> list[Question]:
-    """The questions of ``part`` ("A".."E"), in order; raises ValueError for a part without checks."""
+def questions_for(part: str, *, with_challenge: bool = True) -> list[Question]:
+    """The questions of ``part`` ("A".."E"), in order, its challenge last (``with_challenge=False``: without it);
+    raises ValueError for a part without checks."""
     if not isinstance(part, str) or len(part) != 1 or part not in "ABCDE":
         raise ValueError(f"part must be one of 'A'..'E'; got {part!r}")
     try:
@@ -205,6 +229,11 @@ def questions_for(part: str) -> list[Question]:
             raise ValueError(f"part {part} has no checks yet (known parts: {', '.join(known_parts())})") from None
         raise
     questions = list(module.QUESTIONS)
+    if with_challenge:
+        from .challenges import CHALLENGES
+
+        if part in CHALLENGES:
+            questions.append(CHALLENGES[part])
     ids = [q.id for q in questions]
     if len(set(ids)) != len(ids) or any(q.part != part for q in questions):
         raise ValueError(f"lecture_lib.grade.part{part}.QUESTIONS must have unique ids starting with {part}")
@@ -213,9 +242,9 @@ def questions_for(part: str) -> list[Question]:
 
 def find_question(question_id: str) -> Question:
     """The question with this id; raises ValueError naming the known ids."""
-    if not isinstance(question_id, str) or not _ID.match(question_id.strip().upper()):
-        raise ValueError(f"question id must look like 'A1'; got {question_id!r}")
-    qid = question_id.strip().upper()
+    qid = question_id.strip().upper().replace("-CHALLENGE", "-challenge") if isinstance(question_id, str) else ""
+    if not _ID.match(qid):
+        raise ValueError(f"question id must look like 'A1' or 'A-challenge'; got {question_id!r}")
     questions = questions_for(qid[0])
     for q in questions:
         if q.id == qid:

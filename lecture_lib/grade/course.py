@@ -37,6 +37,8 @@ TITLES_JA: Mapping[str, str] = {
     "A": "量子化", "B": "蒸留と投機的デコーディング", "C": "Production品質のPython", "D": "分散推論",
     "E": "訓練とサービングの最適化",
 }
+#: Tier names of a challenge's points (see :mod:`lecture_lib.grade.challenges`).
+_TIERS = {1: "bronze", 2: "silver"}
 #: Environment variable naming the progress file (default: ``<course folder>/.progress/grades.json``).
 PROGRESS_ENV = "LECTURE26_PROGRESS"
 EXERCISE_SUFFIX = "_exercises.ipynb"
@@ -123,6 +125,10 @@ def record_progress(results: Sequence[Mapping[str, Any]], *, when: str) -> Path 
             "score": int(result.get("score", 0)), "max_score": int(result.get("max_score", 0)), "graded_at": when,
             "questions": {str(q.get("id")): bool(q.get("passed")) for q in result.get("questions", [])},
         }
+        tiers = {str(q.get("id")): [int(q.get("points", 0)), int(q.get("max_points", 0))]
+                 for q in result.get("questions", []) if str(q.get("id", "")).endswith("-challenge")}
+        if tiers:  # a challenge's points (its tier), shown by the progress map
+            data["parts"][part]["challenges"] = tiers
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -142,6 +148,9 @@ def progress_rows(progress: Mapping[str, Any], lang: str = "en") -> list[dict[st
             rows.append({"part": part, "title": title, "score": "not graded yet", "to_do": "all"})
             continue
         open_ids = [q for q, ok in entry.get("questions", {}).items() if not ok]
+        for qid, tier in (entry.get("challenges") or {}).items():  # a challenge below gold: say where it stands
+            if isinstance(tier, list) and len(tier) == 2 and 0 < tier[0] < tier[1]:
+                open_ids.append(f"{qid} ({_TIERS.get(tier[0], tier[0])})")
         rows.append({"part": part, "title": title,
                      "score": f"{entry.get('score', 0)}/{entry.get('max_score', 0)}",
                      "to_do": ", ".join(open_ids) if open_ids else "done"})

@@ -254,6 +254,39 @@ HELP: Mapping[str, Help] = MappingProxyType({
         "return batch_size * bandwidth / (n_params * bytes_per_param)",
         "Decoding is bandwidth-bound: a 7B fp16 model on 100 GB/s reads 14 GB per step, about 7 steps per second.",
     ),
+    # ---------------------------------------------------------------------------------------- challenges
+    "B-challenge": Help(
+        "The teacher writes text like its training data: a guess that follows the training text's habits is "
+        "accepted far more often than a copy from a context that rarely repeats itself.",
+        "Count, for every n-gram of tinylm.train_text() (n = 8, 6, 4, 3), which token follows it most often. To draft: "
+        "copy from the context when its suffix occurred before (prompt lookup), else append the successor of the "
+        "longest matching n-gram, k times. Build the tables on the first call (it is not timed).",
+        "if not _TABLES: build {(n, ngram): most frequent next id}; found = lookup_draft(context, k, max_ngram=8, "
+        "min_ngram=4); if len(found) >= 3: return found; else extend a copy of context with _TABLES[(n, tuple)] ...",
+        "A cheap draft that matches the target's greedy choices often: each step keeps the agreeing prefix and the "
+        "target's own next token, so the output equals greedy decoding while target calls drop 3-4x.",
+    ),
+    "C-challenge": Help(
+        "A page should mean 'this has already burnt a real share of the budget', and a blip cannot burn much: "
+        "compare each trailing window's burn with what a blip plus normal background could explain.",
+        "A window of W minutes averaging burn r has spent r * W / 43 200 of the budget. Blips spend <= 0.4 %, the "
+        "background burns <= 1, so page when burn(W) >= m * (0.004 * 43 200 / W + 1) for several W (3 min .. 4 h), "
+        "with a margin m > 1 and a short window W / 6 confirming; short windows catch fast burns early.",
+        "cr = np.concatenate([[0], np.cumsum(requests)]); burn over the last W minutes at minute m = "
+        "(ce[m] - ce[m - W]) / (cr[m] - cr[m - W]) / 0.001 (only once m >= W); OR the rules together",
+        "Every window pages once the incident has spent slightly more than a blip can; many windows let each burn "
+        "rate be caught by the shortest window that can tell it from noise.",
+    ),
+    "D-challenge": Help(
+        "The workers' speeds are hidden, but every completion tells you how long a request really took to serve.",
+        "With FIFO queues, service began at max(arrival, the worker's previous departure): s = now - that. Keep an "
+        "EWMA of s per worker and send each request where (in flight + 1) * s_hat is smallest (shortest expected "
+        "delay).",
+        "completed(): arrival = now - latency; s = now - max(arrival, last_done[w]); last_done[w] = now; "
+        "s_hat[w] = alpha * s + (1 - alpha) * s_hat[w]; pick(): min over w of (pending[w] + 1) * s_hat[w]",
+        "Least-connections ignores speed and peak-EWMA's latency mixes queueing with speed; estimating each worker's "
+        "service time and weighting the queue by it approximates the best dispatcher that knows the speeds.",
+    ),
 })
 
 

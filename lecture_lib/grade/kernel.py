@@ -232,15 +232,16 @@ class LearnerKernel:
                 self.notes.append(f"cell {number} {what}; it was skipped and the kernel restarted")
                 self._restart()
 
-    def probe(self, code: str) -> ExecResult:
+    def probe(self, code: str, timeout: float | None = None) -> ExecResult:
         """Execute a probe (stdout captured). After one that hung or killed the kernel, the kernel is
-        restarted and the notebook replayed before the *next* probe (not at all after the last one)."""
+        restarted and the notebook replayed before the *next* probe (not at all after the last one).
+        timeout: seconds for this probe (default: the per-cell limit)."""
         if self.needs_restart:
             self.needs_restart = False
             self._restart()
         if self.dead or self.session is None:
             return ExecResult("died", error="the kernel could not be restarted")
-        result = self.session.execute(code, self.timeout, capture=True)
+        result = self.session.execute(code, self.timeout if timeout is None else timeout, capture=True)
         if result.status in ("hung", "died", "exited"):
             self.needs_restart = True
         return result

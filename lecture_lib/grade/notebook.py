@@ -209,6 +209,12 @@ def solution(question_id: str) -> None:
     except ValueError as err:
         print(message("solution bad id", lang, qid=question_id, error=err))
         return None
+    if qid.endswith("-challenge"):
+        print(f"{qid} has no single answer and no reference code in the package: the tiers reward what you build. "
+              f"Why it works, in one line: {help_for(qid, lang).explanation} "
+              f'(hints: hint("{qid}", 1) .. hint("{qid}", 3); one reference solution is in the course repository\'s '
+              "solutions/ folder)")
+        return None
     code = _reference().get(qid)
     if code is None:
         print(message("solution none", lang, qid=qid))

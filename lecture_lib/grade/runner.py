@@ -169,10 +169,11 @@ def grade_notebook(path: str | Path, *, timeout: float = 60.0, seed: int | None 
 def _grade_question(kernel: LearnerKernel, q: Question, rng: np.random.Generator, timeout: float) -> Outcome:
     inputs = q.make_inputs(np.random.default_rng(rng.integers(2**63)))
     nonce = secrets.token_hex(16)
-    result = kernel.probe(probe_cell(q, inputs, nonce))
+    limit = timeout if q.timeout is None else q.timeout
+    result = kernel.probe(probe_cell(q, inputs, nonce), limit)
     if result.status in ("timeout", "hung"):
         return Outcome(q.id, 0, q.points, "timeout",
-                       f"no answer within {timeout:g} s (does the code loop forever?); it was interrupted")
+                       f"no answer within {limit:g} s (does the code loop forever?); it was interrupted")
     if result.status in ("died", "exited"):
         how = "called exit() or quit()" if result.status == "exited" else "crashed the kernel (os._exit, a segfault ...)"
         return Outcome(q.id, 0, q.points, "died", f"this question's code {how}; the kernel was restarted")

@@ -1,0 +1,488 @@
+"""The measured challenges: one open task per part, ``A-challenge`` ... ``E-challenge``, scored in tiers.
+
+Each challenge is a :class:`~lecture_lib.grade.core.Question` worth 3 points: bronze 1, silver 2, gold 3.
+The inputs are held out: the command-line grader draws them from a fresh random seed every run (``check`` uses a
+fixed one, so its feedback is repeatable), and the learner's code sees only what the task gives it. The probe
+runs the learner's code in its kernel and returns *decisions* (which worker, which alert minute, which draft
+tokens, which weights ...); the judge recomputes every figure from those decisions in the grader's process with
+the course's simulators and model, so a tier never rests on a number the kernel claims. Tier thresholds were
+calibrated with the reference solutions in ``solutions/`` (not in this package) on many seeds, with margins so
+that a solution's tier does not depend on the seed; the exercise notebooks print them.
+
+What the learner's code can do in its own kernel is not sandboxed (as for every question): a policy that reads
+the trace out of the grader's stack frame instead of reacting to what it is told is cheating we do not try to
+prevent.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .core import Fail, Mistake, Question, Scored, describe, plain
+from .probe_runtime import Raised, call, get_function
+
+__all__ = ["CHALLENGES", "TIER_NAMES", "tier_of"]
+
+#: Points per tier.
+TIER_NAMES = {1: "bronze", 2: "silver", 3: "gold"}
+
+
+def tier_of(value: float, thresholds: Sequence[float], *, lower_is_better: bool = True) -> int:
+    """The tier (0..3) that ``value`` reaches: thresholds are (bronze, silver, gold), each inclusive."""
+    tier = 0
+    for k, limit in enumerate(thresholds, start=1):
+        if (value <= limit) if lower_is_better else (value >= limit):
+            tier = k
+    return tier
+
+
+def _verdict(tier: int, figure: str, thresholds: str) -> Any:
+    """A judge's result for ``tier``: Scored(1..3) with the measured figure, or Fail naming the bronze bar."""
+    if tier == 0:
+        raise Fail(f"{figure}: not yet bronze ({thresholds})")
+    if tier == 3:
+        return f"gold: {figure} ({thresholds})"
+    return Scored(tier, f"{TIER_NAMES[tier]}: {figure} ({thresholds})")
+
+
+# ============================================================================================= D-challenge
+#: Part D: p99 latency as a multiple of the better of P2C and peak-EWMA on the same traces (lower is better).
+D_THRESHOLDS = (1.0, 0.9, 0.8)
+D_WORKERS = 8
+D_REQUESTS = 8_000
+D_TRACES = 10
+D_LOAD = 0.8
+
+
+def inputs_d_challenge(rng: np.random.Generator) -> dict[str, Any]:
+    """Held-out traces: 8 workers with hidden speeds (0.5 .. 4 requests/s), Poisson arrivals at 80 % of the total
+    capacity, and two slowdowns per trace (a worker 3-8 times slower for a while)."""
+    traces = []
+    for _ in range(D_TRACES):
+        rates = np.exp(rng.uniform(np.log(0.5), np.log(4.0), D_WORKERS))
+        lam = D_LOAD * float(rates.sum())
+        arrivals = np.cumsum(rng.standard_exponential(D_REQUESTS) / lam)
+        work = rng.standard_exponential(D_REQUESTS)
+        horizon = float(arrivals[-1])
+        events = []
+        for _k in range(2):
+            start = float(rng.uniform(0.1, 0.7) * horizon)
+            events.append((int(rng.integers(D_WORKERS)), start, start + float(rng.uniform(0.1, 0.25)) * horizon,
+                           float(rng.uniform(2.0, 5.0))))
+        traces.append({"arrivals": arrivals, "work": work, "rates": rates.tolist(), "events": events})
+    return {"traces": traces}
+
+
+def probe_d_challenge(ns: Any, inputs: Any) -> Any:
+    from lecture_lib.serving import Slowdown, simulate_balancer
+
+    cls = get_function(ns, "MyBalancer")
+    out = []
+    for tr in inputs["traces"]:
+        events = [Slowdown(int(w), float(s), float(e), float(f)) for w, s, e, f in tr["events"]]
+        balancer = cls(len(tr["rates"]))
+        out.append(call(simulate_balancer, balancer, tr["arrivals"], tr["work"], tr["rates"], events))
+    return out
+
+
+def d_challenge_score(inputs: Any, assignments: Sequence[Any]) -> dict[str, float]:
+    """p99 latency per trace (first 5 % left out) of the given assignments, and of P2C and peak-EWMA on the same
+    traces; ``ratio`` = geometric mean over the traces of p99 / min(P2C's, peak-EWMA's); ``p99`` etc. medians."""
+    from lecture_lib import serving
+
+    def p99(latencies: np.ndarray) -> float:
+        return float(np.quantile(latencies[len(latencies) // 20:], 0.99))
+
+    mine, p2c, ewma = [], [], []
+    for k, (tr, assign) in enumerate(zip(inputs["traces"], assignments)):
+        events = [serving.Slowdown(int(w), float(s), float(e), float(f)) for w, s, e, f in tr["events"]]
+        args = (tr["arrivals"], tr["work"], tr["rates"], events)
+        mine.append(p99(serving.replay_assignments(assign, *args)))
+        for policy, sink in (("p2c", p2c), ("ewma", ewma)):
+            bal = serving.make_balancer(policy, tr["rates"], rng=np.random.default_rng(k))
+            sink.append(p99(serving.replay_assignments(serving.simulate_balancer(bal, *args), *args)))
+    ratios = np.asarray(mine) / np.minimum(p2c, ewma)
+    return {"p99": float(np.median(mine)), "p2c": float(np.median(p2c)), "ewma": float(np.median(ewma)),
+            "ratio": float(np.exp(np.mean(np.log(ratios))))}
+
+
+def judge_d_challenge(inputs: Any, result: Any) -> Any:
+    assignments = []
+    for k, (tr, r) in enumerate(zip(inputs["traces"], result)):
+        if isinstance(r, Raised):
+            raise Fail(f"running MyBalancer on held-out trace {k + 1} raised {r.message}",
+                       "pick(now) must return a worker index 0..n_workers-1; dispatched() and completed() must not raise",
+                       status="error")
+        a = np.asarray(plain(r))
+        if a.shape != (len(tr["arrivals"]),):
+            raise Fail(f"the balancer's run must give one worker per request; got {describe(r)}")
+        assignments.append(a.astype(np.int64))
+    s = d_challenge_score(inputs, assignments)
+    tier = tier_of(s["ratio"], D_THRESHOLDS)
+    if tier == 0:
+        counts = np.bincount(np.concatenate(assignments), minlength=D_WORKERS)
+        share = counts / counts.sum()
+        if share.max() > 0.9:
+            hint = "nearly every request goes to one worker: compare the workers' expected delays at every pick"
+        elif share.max() < 1.5 * share.min():
+            hint = ("every worker gets about the same share although their speeds differ: learn each worker's "
+                    "service time from completed() and send more to the fast ones")
+        else:
+            hint = "weigh each worker's queue by its estimated service time, learned from the completions"
+        figure = (f"p99 latency {s['ratio']:.2f} x the better of P2C and peak-EWMA (geometric mean over "
+                  f"{len(assignments)} held-out traces)")
+        raise Fail(f"{figure}: not yet bronze (bronze <= {D_THRESHOLDS[0]:g} x)", hint)
+    figure = (f"p99 latency {s['ratio']:.2f} x the better of P2C and peak-EWMA (geometric mean over "
+              f"{len(assignments)} held-out traces; median p99 {s['p99']:.3g} s vs P2C {s['p2c']:.3g} s, "
+              f"peak-EWMA {s['ewma']:.3g} s)")
+    bars = ", ".join(f"{TIER_NAMES[k + 1]} <= {t:g} x" for k, t in enumerate(D_THRESHOLDS))
+    return _verdict(tier, figure, bars)
+
+
+# ============================================================================================= B-challenge
+#: Part B: tokens per target call of exact greedy speculative decoding of the teacher (higher is better).
+B_THRESHOLDS = (1.8, 2.4, 3.0)
+B_PROMPTS = 8
+B_SEED_CHARS = 24        # characters of validation text that start each prompt
+B_SAMPLED = 24           # characters the teacher then samples (temperature B_TEMPERATURE): the held-out prompt
+B_TEMPERATURE = 0.8
+B_NEW = 64               # new tokens decoded per prompt
+B_MAX_DRAFT = 8          # draft tokens per step at most
+B_COST_LIMIT = 0.5       # a draft step may cost at most half a target call (wall-clock, same run)
+
+
+class _OneThread:
+    """torch with one thread inside the block (the learner's kernel runs with one): identical greedy choices."""
+
+    def __enter__(self) -> None:
+        import torch
+
+        self._n = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc: Any) -> None:
+        import torch
+
+        torch.set_num_threads(self._n)
+
+
+def _teacher() -> Any:
+    from lecture_lib import tinylm
+
+    return tinylm.load("teacher")
+
+
+#: The teacher's greedy continuation of each held-out prompt, computed by the grader when it draws the prompts
+#: (kept in the grader's process for the judge; the learner's kernel computes its own for the decoding loop).
+_B_GREEDY: dict[str, list[int]] = {}
+
+
+def _b_greedy(prompt: str, n: int) -> list[int]:
+    from lecture_lib import tinylm
+
+    key = f"{n}:{prompt}"
+    if key not in _B_GREEDY:
+        if len(_B_GREEDY) > 64:
+            _B_GREEDY.clear()
+        with _OneThread():
+            _B_GREEDY[key] = tinylm.encode(tinylm.generate(_teacher(), prompt, n))
+    return _B_GREEDY[key]
+
+
+def inputs_b_challenge(rng: np.random.Generator) -> dict[str, Any]:
+    """Held-out prompts nobody has seen: a random 24-character window of the validation text, continued by 24
+    characters the teacher samples at temperature 0.8 with a random seed."""
+    from lecture_lib import tinylm
+
+    text = tinylm.validation_text()
+    teacher = _teacher()
+    prompts = []
+    with _OneThread():
+        for _ in range(B_PROMPTS):
+            s = int(rng.integers(0, len(text) - B_SEED_CHARS))
+            seed = text[s:s + B_SEED_CHARS]
+            prompts.append(seed + tinylm.generate(teacher, seed, B_SAMPLED, temperature=B_TEMPERATURE,
+                                                  seed=int(rng.integers(2**31))))
+    greedy = [_b_greedy(p, B_NEW) for p in prompts]
+    return {"prompts": prompts, "greedy": greedy, "new_tokens": B_NEW, "k": B_MAX_DRAFT}
+
+
+def probe_b_challenge(ns: Any, inputs: Any) -> Any:
+    import time
+
+    import torch
+
+    from lecture_lib import tinylm
+
+    f = get_function(ns, "draft_tokens")
+    n, k = int(inputs["new_tokens"]), int(inputs["k"])
+    greedy = [[int(t) for t in g] for g in inputs["greedy"]]  # what the teacher's verification accepts
+    torch.set_num_threads(1)
+    warm = call(f, tinylm.encode("The "), k)  # not timed: a draft may build its tables on the first call
+    if isinstance(warm, Raised):
+        return warm
+    teacher = tinylm.load("teacher")
+    t0 = time.perf_counter()
+    tinylm.generate(teacher, inputs["prompts"][0], 32)
+    target_seconds = (time.perf_counter() - t0) / 32  # one cached forward call of the target per token
+    drafts, draft_seconds = [], 0.0
+    for prompt, g in zip(inputs["prompts"], greedy):
+        context, pos, steps = tinylm.encode(prompt), 0, []
+        while pos < n:
+            t0 = time.perf_counter()
+            d = call(f, list(context) + g[:pos], k)
+            draft_seconds += time.perf_counter() - t0
+            if isinstance(d, Raised):
+                return d
+            d = [int(x) for x in list(d)[:k]]
+            steps.append(d)
+            a = 0
+            while a < len(d) and pos + a < n and d[a] == g[pos + a]:
+                a += 1
+            pos += a + 1  # the accepted draft tokens and the target's own next token
+        drafts.append(steps)
+    return {"drafts": drafts, "draft_seconds": draft_seconds, "target_seconds": target_seconds}
+
+
+def b_replay(greedy: Sequence[Sequence[int]], drafts: Sequence[Sequence[Sequence[int]]], n: int) -> dict[str, float]:
+    """Greedy verification replayed: each step keeps the draft's longest prefix equal to the target's greedy
+    tokens, plus the target's own next token; returns target calls, tokens per call and the acceptance rate."""
+    calls, proposed, accepted = 0, 0, 0
+    for g, steps in zip(greedy, drafts):
+        pos = 0
+        for d in steps:
+            if pos >= n:
+                raise ValueError("more draft steps than decoding needs")
+            a = 0
+            while a < len(d) and pos + a < n and d[a] == g[pos + a]:
+                a += 1
+            proposed += len(d)
+            accepted += a
+            pos += a + 1
+            calls += 1
+        if pos < n:
+            raise ValueError("the draft steps stop before the continuation is complete")
+    return {"calls": calls, "tokens_per_call": n * len(greedy) / calls,
+            "accepted_fraction": accepted / proposed if proposed else 0.0}
+
+
+def judge_b_challenge(inputs: Any, result: Any) -> Any:
+    if isinstance(result, Raised):
+        raise Fail(f"draft_tokens raised {result.message}", "return a list of at most k token ids (ints)",
+                   status="error")
+    n = int(inputs["new_tokens"])
+    greedy = [_b_greedy(p, n) for p in inputs["prompts"]]
+    drafts = [[[int(x) for x in d] for d in plain(steps)] for steps in result["drafts"]]
+    try:
+        r = b_replay(greedy, drafts, n)
+    except ValueError as err:
+        raise Fail(f"the draft steps do not replay: {err}") from None
+    cost = float(result["draft_seconds"]) / (r["calls"] * float(result["target_seconds"]))
+    if cost > B_COST_LIMIT:
+        raise Fail(f"a draft step cost {cost:.2f} target calls (wall-clock in the same run); a draft must cost at most "
+                   f"{B_COST_LIMIT:g} of a target call, or speculation cannot pay",
+                   "no teacher calls inside the draft; keep a small model's KV cache between steps or use tables "
+                   "built before decoding")
+    tier = tier_of(r["tokens_per_call"], B_THRESHOLDS, lower_is_better=False)
+    if tier == 0:
+        hint = ("propose tokens: an empty draft makes every step one plain decoding step"
+                if r["accepted_fraction"] == 0 and all(not d for steps in drafts for d in steps) else
+                "prompt lookup alone rarely matches fresh text: add a model of the language (n-grams of the "
+                "training text, or a small model with its own KV cache)")
+        raise Fail(f"{r['tokens_per_call']:.2f} tokens per target call on {len(greedy)} held-out prompts: not yet "
+                   f"bronze (bronze >= {B_THRESHOLDS[0]:g})", hint)
+    figure = (f"{r['tokens_per_call']:.2f} tokens per target call on {len(greedy)} held-out prompts, output "
+              f"identical to greedy decoding ({100 * r['accepted_fraction']:.0f} % of draft tokens accepted; "
+              f"draft cost {'below 0.25' if cost < 0.25 else f'{cost:.2f}'} of a target call)")
+    bars = ", ".join(f"{TIER_NAMES[k + 1]} >= {t:g}" for k, t in enumerate(B_THRESHOLDS))
+    return _verdict(tier, figure, bars)
+
+
+# ============================================================================================= C-challenge
+#: Part C: mean share of the 30-day error budget (%) an incident consumes before the page (lower is better).
+C_THRESHOLDS = (4.0, 1.5, 1.0)
+C_SLO = 0.999
+C_RATE = 10.0            # requests per second
+C_MINUTES = 2 * 24 * 60  # two days of one-minute steps
+C_TRACES = 12            # incident traces, and as many noise-only traces
+C_BLIP_BUDGET = 0.004    # a blip consumes at most 0.4 % of the budget
+C_CUTS = 3               # prefixes per trace on which the policy must give the same answers (causality)
+
+
+def c_budget_share(burn: np.ndarray) -> np.ndarray:
+    """Share of the 30-day budget each one-minute step consumes at the given burn rates: burn x 1 min / 30 d."""
+    from lecture_lib import slo
+
+    return np.asarray(burn, dtype=np.float64) * slo.MINUTE / slo.SLO_PERIOD
+
+
+def _c_trace(rng: np.random.Generator, incident: bool) -> dict[str, Any]:
+    from lecture_lib import slo
+
+    step = slo.MINUTE
+    base = float(rng.uniform(0.0, 1.0)) * (1 - C_SLO)  # burning at most the whole budget over 30 days
+    blips = []
+    t = float(rng.uniform(360, 600))
+    while t < C_MINUTES - 10:
+        dur = int(rng.integers(1, 11))
+        burn = float(rng.uniform(0.3, 1.0)) * C_BLIP_BUDGET * slo.SLO_PERIOD / (dur * step)
+        blips.append((t * step, dur * step, min(1.0, burn * (1 - C_SLO))))
+        t += float(rng.uniform(180, 600))
+    start = int(rng.integers(C_MINUTES // 2, C_MINUTES - 8 * 60)) if incident else C_MINUTES
+    burn = float(np.exp(rng.uniform(np.log(6.0), np.log(200.0)))) if incident else 0.0
+    tr = slo.simulate_incident(
+        slo=C_SLO, base_error_rate=base, incident_error_rate=burn * (1 - C_SLO) if incident else base,
+        incident_start=start * step, incident_duration=(C_MINUTES - start) * step, total_duration=C_MINUTES * step,
+        request_rate=C_RATE, step=step, rng=rng, other_incidents=[b for b in blips if not (incident and b[0] >= start * step - 600)])
+    return {"requests": tr.requests, "errors": tr.errors, "start": start, "burn": burn}
+
+
+def inputs_c_challenge(rng: np.random.Generator) -> dict[str, Any]:
+    """Held-out traces of per-minute request and error counts at a 99.9 % SLO: short blips (each spending at
+    most 0.4 % of the budget) on a background that burns at most 1, and in half of them a sustained incident
+    (burn rate 6 .. 200) in the second day. The prefixes are where the policy is asked again."""
+    traces = [_c_trace(rng, k < C_TRACES) for k in range(2 * C_TRACES)]
+    cuts = [sorted(int(x) for x in rng.integers(60, C_MINUTES, C_CUTS)) for _ in traces]
+    return {"traces": traces, "cuts": cuts}
+
+
+def probe_c_challenge(ns: Any, inputs: Any) -> Any:
+    f = get_function(ns, "page_policy")
+    out = []
+    for tr, cuts in zip(inputs["traces"], inputs["cuts"]):
+        full = call(f, tr["requests"].copy(), tr["errors"].copy())
+        cuts = list(cuts)
+        try:  # also ask again up to the first page: a decision that peeked ahead changes there
+            first = [k for k, x in enumerate(full) if x]
+            if first:
+                cuts.append(first[0] + 1)
+        except Exception:  # noqa: BLE001 - an unusable result is judged as such
+            pass
+        prefixes = [(k, call(f, tr["requests"][:k].copy(), tr["errors"][:k].copy())) for k in cuts]
+        out.append({"full": full, "prefixes": prefixes})
+    return out
+
+
+def _bool_array(value: Any, n: int, what: str) -> np.ndarray:
+    if isinstance(value, Raised):
+        raise Fail(f"page_policy raised {value.message} on {what}", status="error")
+    a = np.asarray(plain(value))
+    if a.shape != (n,) or a.dtype.kind not in "bui":
+        raise Fail(f"page_policy must return one bool per minute ({n} here) for {what}; got {describe(value)}")
+    return a.astype(bool)
+
+
+def c_challenge_score(inputs: Any, firing: Sequence[np.ndarray]) -> dict[str, Any]:
+    """Pages on noise (any page outside an incident), misses, and the mean budget share (%) each incident
+    consumed from its start to the page (a missed incident: what it consumed by the end of the trace)."""
+    noise_pages = 0
+    spent = []
+    detect = []
+    missed = 0
+    for tr, fire in zip(inputs["traces"], firing):
+        start = int(tr["start"])
+        noise_pages += int(np.any(fire[:start]))
+        if start >= C_MINUTES:
+            continue
+        ratio = tr["errors"] / np.maximum(tr["requests"], 1)
+        share = c_budget_share(ratio / (1 - C_SLO))
+        after = np.flatnonzero(fire[start:])
+        end = start + (int(after[0]) + 1 if after.size else C_MINUTES - start)
+        missed += int(after.size == 0)
+        spent.append(100.0 * float(share[start:end].sum()))
+        detect.append(end - start)
+    return {"noise_pages": noise_pages, "missed": missed, "mean_spent": float(np.mean(spent)),
+            "median_minutes": float(np.median(detect)), "incidents": len(spent)}
+
+
+def judge_c_challenge(inputs: Any, result: Any) -> Any:
+    firing = []
+    for k, (tr, r) in enumerate(zip(inputs["traces"], result)):
+        n = len(tr["requests"])
+        full = _bool_array(r["full"], n, f"held-out trace {k + 1}")
+        for cut, pre in r["prefixes"]:
+            cut = int(cut)
+            if not 0 < cut <= n:
+                raise Fail("the probe's prefixes were tampered with")
+            p = _bool_array(pre, cut, f"the first {cut} minutes of trace {k + 1}")
+            if not np.array_equal(p, full[:cut]):
+                raise Fail(f"page_policy must decide each minute from the past only: on the first {cut} minutes of "
+                           f"trace {k + 1} it fired differently than on the whole trace",
+                           "compute minute m's decision from requests[:m + 1] and errors[:m + 1] only "
+                           "(trailing windows, no centred smoothing, no look-ahead)")
+        firing.append(full)
+    s = c_challenge_score(inputs, firing)
+    if s["noise_pages"]:
+        raise Fail(f"the policy paged outside an incident on {s['noise_pages']} of {len(firing)} held-out traces "
+                   f"(the short blips spend at most {100 * C_BLIP_BUDGET:g} % of the budget each): a page there "
+                   "wakes someone for nothing, so no tier",
+                   "require that a window has burnt a real share of the budget, not only a high rate for a minute")
+    tier = tier_of(s["mean_spent"], C_THRESHOLDS)
+    figure = (f"no page on noise; an incident spent {s['mean_spent']:.2f} % of the 30-day budget before the page "
+              f"(mean over {s['incidents']} held-out incidents; median time to page {s['median_minutes']:.0f} min"
+              + (f"; {s['missed']} missed" if s["missed"] else "") + ")")
+    bars = ", ".join(f"{TIER_NAMES[k + 1]} <= {t:g} %" for k, t in enumerate(C_THRESHOLDS))
+    return _verdict(tier, figure, bars)
+
+
+#: Wrong answers the tests feed (region number -> code): each must score 0 and diagnose itself.
+WRONG_C = """\
+requests = np.asarray(requests, dtype=np.float64)
+errors = np.asarray(errors, dtype=np.float64)
+cr, ce = np.cumsum(requests), np.cumsum(errors)
+req5 = cr - np.concatenate([np.zeros(5), cr[:-5]])
+err5 = ce - np.concatenate([np.zeros(5), ce[:-5]])
+return err5 / np.maximum(req5, 1) / 0.001 >= 14.4
+"""
+LOOKAHEAD_C = """\
+requests = np.asarray(requests, dtype=np.float64)
+errors = np.asarray(errors, dtype=np.float64)
+k = np.arange(requests.size)
+lo, hi = np.maximum(k - 30, 0), np.minimum(k + 30, requests.size)
+cr = np.concatenate([[0.0], np.cumsum(requests)])
+ce = np.concatenate([[0.0], np.cumsum(errors)])
+return (ce[hi] - ce[lo]) / (cr[hi] - cr[lo]) / 0.001 >= 20
+"""
+WRONG_D = """\
+self.turn = getattr(self, "turn", -1) + 1
+return self.turn % self.n
+"""
+ONE_WORKER_D = """\
+return 0
+"""
+EMPTY_B = """\
+return []
+"""
+TEACHER_B = """\
+if not _TABLES:
+    _TABLES["teacher"] = tinylm.load("teacher")
+text = tinylm.generate(_TABLES["teacher"], tinylm.decode(context[-64:]), k)
+return tinylm.encode(text)
+"""
+MISTAKES_B = (
+    Mistake("no draft", EMPTY_B, "an empty draft makes every step one plain decoding step"),
+    Mistake("the teacher drafts for itself", TEACHER_B, "no teacher calls inside the draft"),
+)
+MISTAKES_C = (
+    Mistake("one short window", WRONG_C, "a real share of the budget, not only a high rate"),
+    Mistake("a centred window (look-ahead)", LOOKAHEAD_C, "no centred smoothing, no look-ahead"),
+)
+MISTAKES_D = (
+    Mistake("round-robin", WRONG_D, "learn each worker's service time from completed()", region=1),
+    Mistake("always the first worker", ONE_WORKER_D, "nearly every request goes to one worker", region=1),
+)
+
+CHALLENGES: Mapping[str, Question] = {
+    "B": Question("B-challenge", 3, "challenge: drafts for exact speculative decoding",
+                  inputs_b_challenge, probe_b_challenge, judge_b_challenge, wrong_answers={0: EMPTY_B},
+                  mistakes=MISTAKES_B, timeout=50.0),
+    "C": Question("C-challenge", 3, "challenge: a burn-rate paging policy",
+                  inputs_c_challenge, probe_c_challenge, judge_c_challenge, wrong_answers={0: WRONG_C},
+                  mistakes=MISTAKES_C, timeout=50.0),
+    "D": Question("D-challenge", 3, "challenge: a load balancer for unknown, changing workers",
+                  inputs_d_challenge, probe_d_challenge, judge_d_challenge, wrong_answers={1: WRONG_D},
+                  mistakes=MISTAKES_D, timeout=50.0),
+}
