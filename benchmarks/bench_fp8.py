@@ -22,7 +22,7 @@ import torch
 
 from lecture_lib.fp8 import decode, encode
 
-from _timing import median_time  # benchmarks/_timing.py
+from _timing import interleaved_medians, median_time  # benchmarks/_timing.py
 
 DTYPES = {"e4m3": (torch.float8_e4m3fn, ml_dtypes.float8_e4m3fn), "e5m2": (torch.float8_e5m2, ml_dtypes.float8_e5m2)}
 
@@ -43,7 +43,7 @@ def summary(quick: bool = True) -> list[dict]:
             ("encode", lambda: encode(x, fmt), lambda: x.to(dt).view(torch.uint8), "<= 3"),
             ("decode", lambda: decode(codes, fmt), lambda: codes.view(dt).float(), "-"),
         ):
-            t_o, t_p = median_time(ours, 5), median_time(peer, 5)
+            t_o, t_p = interleaved_medians(ours, peer, 7)
             rows.append({"benchmark": f"fp8 {fmt} {op} {n / 1e6:g}M / torch cast", "ours": f"{t_o * 1e3:.1f} ms",
                          "peer": f"{t_p * 1e3:.1f} ms", "ratio": t_o / t_p, "goal": goal})
     return rows
