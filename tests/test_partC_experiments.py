@@ -216,6 +216,8 @@ def test_plots_and_widgets_build():
 
 # ================================================================================ graded exercises
 def test_part_c_questions():
-    assert [q.id for q in QUESTIONS] == ["C1", "C2", "C3", "C4", "C5", "C6"] and MAX == 10
+    regular = questions_for("C", with_challenge=False)
+    assert [q.id for q in regular] == ["C1", "C2", "C3", "C4", "C5", "C6"] and sum(q.points for q in regular) == 10
+    assert [q.id for q in QUESTIONS] == [*(q.id for q in regular), "C-challenge"] and MAX == 13
     assert all(q.wrong_answers for q in QUESTIONS)
 
