@@ -145,8 +145,10 @@ def test_reference_matches_the_lecture_and_the_errata():
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_solution_passes_every_question_on_random_inputs(part, seed):
+    # The challenges are scored in tiers on held-out sets; their tiers are tested on fixed seeds in
+    # tests/test_challenges.py (a random held-out set can put the reference one tier lower).
     ns = _definitions(solution_nb(part))
-    for q in questions_for(part):
+    for q in questions_for(part, with_challenge=False):
         outcome = local(q.id, ns, seed)
         assert outcome.passed, outcome.message
         assert outcome.points == q.points

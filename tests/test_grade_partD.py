@@ -41,8 +41,9 @@ def local(qid: str, ns: dict, seed: int = 0):
 
 
 def test_questions_and_points():
-    assert [q.id for q in QUESTIONS] == ["D1", "D2", "D3", "D4", "D5", "D6"]
-    assert MAX == 10
+    regular = questions_for("D", with_challenge=False)
+    assert [q.id for q in regular] == ["D1", "D2", "D3", "D4", "D5", "D6"] and sum(q.points for q in regular) == 10
+    assert [q.id for q in QUESTIONS] == [*(q.id for q in regular), "D-challenge"] and MAX == 13
     assert all(q.wrong_answers for q in QUESTIONS)
 
 

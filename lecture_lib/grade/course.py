@@ -147,7 +147,9 @@ def progress_rows(progress: Mapping[str, Any], lang: str = "en") -> list[dict[st
         if not isinstance(entry, dict):
             rows.append({"part": part, "title": title, "score": "not graded yet", "to_do": "all"})
             continue
-        open_ids = [q for q, ok in entry.get("questions", {}).items() if not ok]
+        # in course order: the numbered questions first, the challenge last (stored keys are sorted as text)
+        open_ids = sorted((q for q, ok in entry.get("questions", {}).items() if not ok),
+                          key=lambda q: (q.endswith("challenge"), len(q), q))
         for qid, tier in (entry.get("challenges") or {}).items():  # a challenge below gold: say where it stands
             if isinstance(tier, list) and len(tier) == 2 and 0 < tier[0] < tier[1]:
                 open_ids.append(f"{qid} ({_TIERS.get(tier[0], tier[0])})")
