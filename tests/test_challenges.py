@@ -26,6 +26,8 @@ NOTEBOOKS = {
     "B": "partB_distillation_speculative", "C": "partC_production_python", "D": "partD_distributed_inference",
 }
 SEEDS = (11, 12, 13, 14, 15)
+#: Held-out draws on which a reference once fell a tier short (B: 2.78 tokens per call with 8 prompts per draw).
+HARD_SEEDS = {"B": (623, 640)}
 
 
 def namespace(part: str, folder: str) -> dict[str, Any]:
@@ -61,8 +63,7 @@ def test_tier_of_counts_inclusive_bars_both_ways():
     assert [ch.tier_of(x, (1.5, 2.0, 2.5), lower_is_better=False) for x in (1, 1.5, 2.2, 3)] == [0, 1, 2, 3]
 
 
-@pytest.mark.parametrize("part", sorted(NOTEBOOKS))
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("part,seed", [(p, s) for p in sorted(NOTEBOOKS) for s in SEEDS + HARD_SEEDS.get(p, ())])
 def test_reference_reaches_gold_on_every_seed(part, seed):
     o = outcome(part, namespace(part, "solutions"), seed)
     assert (o.status, o.points) == ("passed", 3), o.message
