@@ -6,14 +6,15 @@ where the notebook lives instead: a kernel runs in its notebook's folder (Jupyte
 folder named ``ja`` means Japanese. ``LECTURE26_LANG=ja`` (or ``en``) overrides it, e.g. on Colab.
 
 :data:`MESSAGES` is the one table of the grader's own sentences (status words, the report's headings, help
-labels), each in both languages; :func:`message` picks one and fills in its fields. The hints per question
-(:mod:`lecture_lib.grade.help`, the mistake tables of ``lecture_lib.grade.part*``) carry their Japanese text
-beside the English in :mod:`lecture_lib.grade.messages_ja`.
+labels), each in both languages; :func:`message` picks one and fills in its fields. The judges' words (what a
+question requires, the diagnosis of each mistake) are in :mod:`lecture_lib.grade.judge_messages`, the help per
+question in :mod:`lecture_lib.grade.help` and :mod:`lecture_lib.grade.help_ja`.
 """
 
 from __future__ import annotations
 
 import os
+import string
 import unicodedata
 from pathlib import Path
 
@@ -42,7 +43,8 @@ def language(path: str | os.PathLike[str] | None = None) -> str:
 
 
 #: key -> {language: text}; ``{name}`` fields are filled by :func:`message`. The English texts are exactly what
-#: the grader printed before it spoke Japanese (stored notebook outputs depend on them).
+#: the grader printed before it spoke Japanese (stored notebook outputs depend on them). A field written
+#: ``{count:one|many}`` picks the first form when ``count`` is 1, the second otherwise (English plurals).
 MESSAGES: dict[str, dict[str, str]] = {
     # check(): one line per question
     "line passed": {"en": "{qid} passed {score}: {text}", "ja": "{qid} 合格 {score}: {text}"},
@@ -90,18 +92,12 @@ MESSAGES: dict[str, dict[str, str]] = {
                       "ja": "grade(): 採点プログラム自身がこのノートブックを実行しているため省略しました"},
     "grading": {"en": "Grading {name} as last saved, in a fresh kernel (a few seconds) ...",
                 "ja": "{name} を最後に保存した状態で、新しいカーネルで採点します（数秒かかります）..."},
-    "unsaved one": {"en": ("Note: the open notebook is newer than the saved file: {names} as you last ran it is not "
-                           "saved. This grades the saved file; save (Ctrl+S, or File > Save) and run grade() again "
-                           "to grade your latest code."),
-                    "ja": ("注意: 開いているノートブックは保存したファイルより新しくなっています。最後に実行した {names} は"
-                           "保存されていません。採点するのは保存したファイルです。最新のコードを採点するには、保存"
-                           "（Ctrl+S または File > Save）してから grade() をもう一度実行してください。")},
-    "unsaved many": {"en": ("Note: the open notebook is newer than the saved file: {names} as you last ran they are "
-                            "not saved. This grades the saved file; save (Ctrl+S, or File > Save) and run grade() "
-                            "again to grade your latest code."),
-                     "ja": ("注意: 開いているノートブックは保存したファイルより新しくなっています。最後に実行した {names} は"
-                            "保存されていません。採点するのは保存したファイルです。最新のコードを採点するには、保存"
-                            "（Ctrl+S または File > Save）してから grade() をもう一度実行してください。")},
+    "unsaved": {"en": ("Note: the open notebook is newer than the saved file: {names} as you last ran {count:it is|they are} "
+                       "not saved. This grades the saved file; save (Ctrl+S, or File > Save) and run grade() again to "
+                       "grade your latest code."),
+                "ja": ("注意: 開いているノートブックは保存したファイルより新しくなっています。最後に実行した {count} 個の関数"
+                       "（{names}）は保存されていません。採点するのは保存したファイルです。最新のコードを採点するには、保存"
+                       "（Ctrl+S または File > Save）してから grade() をもう一度実行してください。")},
     # the command-line grader's table
     "table header": {"en": "question   points  status         message",
                      "ja": "問題          得点  状態           メッセージ"},
@@ -142,7 +138,20 @@ def message(key: str, lang: str | None = None, /, **fields: object) -> str:
     lang = language() if lang is None else lang
     if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {LANGUAGES}; got {lang!r}")
-    return MESSAGES[key][lang].format(**fields)
+    return _FORMATTER.format(MESSAGES[key][lang], **fields)
+
+
+class _PluralFormatter(string.Formatter):
+    """:meth:`str.format`, plus ``{count:one|many}``: the form for a count of 1, or for any other count."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if "|" in format_spec and isinstance(value, int):
+            one, many = format_spec.split("|", 1)
+            return one if value == 1 else many
+        return super().format_field(value, format_spec)
+
+
+_FORMATTER = _PluralFormatter()
 
 
 def width(text: str) -> int:

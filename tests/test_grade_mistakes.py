@@ -1,8 +1,9 @@
 """Hints that diagnose: every question's table of real learner mistakes (``Question.mistakes``), each proven.
 
-For each mistake the test feeds exactly that wrong answer (the solution notebook with the question's region
-replaced), then checks that the question fails, that the message carries *that* mistake's hint and no other
-mistake's hint of the same question (distinct mistakes are told apart by the grader's inputs), over several seeds.
+For each mistake, in English and in Japanese, the test feeds exactly that wrong answer (the solution notebook with
+the question's region replaced), then checks that the question fails, that the message carries *that* mistake's
+hint (the words of the judge message the mistake names, :func:`~lecture_lib.grade.judge_messages.hint_text`) and
+no other mistake's hint of the same question (distinct mistakes are told apart by the grader's inputs), over several seeds.
 The command-line grader prints the same message (one ``evaluate`` serves both; see ``test_cli_gives_the_same_diagnosis``).
 """
 
@@ -18,6 +19,7 @@ import pytest
 
 from lecture_lib.grade.core import questions_for
 from lecture_lib.grade.feedback import evaluate_locally
+from lecture_lib.grade.judge_messages import hint_text
 from lecture_lib.grade.runner import part_of
 from tools.make_exercises import with_region_replaced
 
@@ -26,6 +28,7 @@ SOLUTIONS = {part_of(nbformat.read(p, as_version=4), p.name): p for p in sorted(
 QUESTIONS = [q for part in "ABCDE" for q in questions_for(part)]
 MISTAKES = [(q, m) for q in QUESTIONS for m in q.mistakes]
 SEEDS = (0, 1, 2026, 987654321)
+LANGS = ("en", "ja")
 
 
 def namespace(nb: Any) -> dict[str, Any]:
@@ -42,22 +45,25 @@ def wrong(qid: str, region: int, code: str) -> dict[str, Any]:
     return namespace(with_region_replaced(solution, qid, region, code))
 
 
+@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("q", QUESTIONS, ids=[q.id for q in QUESTIONS])
-def test_every_question_has_a_table_of_mistakes(q):
+def test_every_question_has_a_table_of_mistakes(q, lang):
     assert len(q.mistakes) >= 2, f"{q.id} needs at least two real mistakes with their hints"
-    hints = [m.hint for m in q.mistakes]
+    hints = [hint_text(m.hint, lang) for m in q.mistakes]
     assert len(set(hints)) == len(hints), f"{q.id}: two mistakes share a hint"
     assert not any(a != b and a in b for a in hints for b in hints), f"{q.id}: one hint contains another"
 
 
+@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("q,m", MISTAKES, ids=[f"{q.id}-{m.name}" for q, m in MISTAKES])
-def test_each_mistake_gets_its_own_hint(q, m):
+def test_each_mistake_gets_its_own_hint(q, m, lang):
+    """In both languages: the Japanese edition's check() gives the same diagnosis in Japanese."""
     ns = wrong(q.id, m.region, m.code)
     for seed in SEEDS:
-        outcome = evaluate_locally(q.id, ns, seed)
+        outcome = evaluate_locally(q.id, ns, seed, lang=lang)
         assert not outcome.passed and outcome.points == 0, (seed, outcome.message)
-        assert m.hint in outcome.message, (seed, outcome.message)
-        others = [o.hint for o in q.mistakes if o is not m and o.hint in outcome.message]
+        assert hint_text(m.hint, lang) in outcome.message, (seed, outcome.message)
+        others = [o.hint for o in q.mistakes if o is not m and hint_text(o.hint, lang) in outcome.message]
         assert not others, (seed, others, outcome.message)
 
 
@@ -86,5 +92,5 @@ def test_cli_gives_the_same_diagnosis(tmp_path):
                           cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     flat = " ".join(proc.stdout.split())
-    assert " ".join(m.hint.split()) in flat and "..." not in proc.stdout
+    assert " ".join(hint_text(m.hint, "en").split()) in flat and "..." not in proc.stdout
     assert "total 12/14" in proc.stdout  # B2 lost, the challenge at gold

@@ -201,6 +201,13 @@ def test_every_message_has_both_languages_with_the_same_fields(key):
     assert _fields(texts["ja"]) == _fields(texts["en"]), f"message {key!r}: both languages need the same fields"
 
 
+def test_one_unsaved_message_says_one_or_many():
+    one, many = (i18n.message("unsaved", "en", names=n, count=c) for n, c in (("f", 1), ("f, g", 2)))
+    assert "f as you last ran it is not saved." in one and "f, g as you last ran they are not saved." in many
+    assert "最後に実行した 2 個の関数（f, g）は保存されていません" in i18n.message("unsaved", "ja", names="f, g", count=2)
+    assert i18n.message("total", "en", score=3, max_score=4, verdict="x") == "  total 3/4 (x)"  # plain fields unchanged
+
+
 def test_status_labels_are_unchanged_in_english_and_translated_in_japanese():
     for status, label in STATUS_LABELS.items():
         o = Outcome("A1", 0, 1, status, "m")

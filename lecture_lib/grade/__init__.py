@@ -29,7 +29,10 @@ Adding questions for a part (recipe for parts B-E)
      function with ``f = get_function(ns, "name")``, call it with ``call(f, ...)`` (an exception then becomes
      a ``Raised`` value for that case), and return the raw results (tensors, arrays, numbers, tuples).
    * ``judge(inputs, result) -> str``: compare with the reference implementation; return a one-line pass
-     message or ``raise Fail("<requirement>; got <what was found>", hint="<the likely mistake>")``.
+     message or ``raise Fail(say("X.judge_x1.1", got=...), say("X.judge_x1.2"))`` (the requirement, what was
+     found, and the likely mistake). Every sentence a learner reads - these, the case labels of ``make_inputs``
+     and each ``Mistake``'s hint key - is a key of ``lecture_lib/grade/judge_messages.py`` with its English and
+     Japanese text (``say`` answers in the language being graded; ``tests/test_judge_messages.py`` checks it).
      Helpers (``lecture_lib.grade.core``): ``raised(value, "f", label)`` turns a case where the learner's
      function raised into an "error" ``Fail``; ``as_array``, ``as_number``, ``describe``. Decoded arrays are
      ``Arr`` objects (``.value`` NumPy array, ``.kind`` "torch"/"numpy", ``.dtype`` original dtype name).

@@ -27,6 +27,7 @@ import numpy as np
 
 from lecture_lib.i18n import MESSAGES, message
 
+from .judge_messages import say, speaking
 from .probe_runtime import Arr, Opaque, Raised, decode
 
 __all__ = [
@@ -66,7 +67,8 @@ class Fail(Exception):
         self.status = status
 
     def text(self) -> str:
-        return self.requirement + (f". Hint: {self.hint}" if self.hint else "")
+        """The requirement and the hint as one message, in the language being graded."""
+        return self.requirement + (say("core.fail.hint", hint=self.hint) if self.hint else "")
 
 
 @dataclass(frozen=True)
@@ -176,35 +178,49 @@ class Outcome:
         }
 
 
-def evaluate(question: Question, inputs: Any, envelope: Any) -> Outcome:
-    """Score a probe envelope (untrusted plain data) with ``question.judge``, in this process."""
+def evaluate(question: Question, inputs: Any, envelope: Any, lang: str = "en") -> Outcome:
+    """Score a probe envelope (untrusted plain data) with ``question.judge``, in this process; the judge speaks
+    ``lang``."""
+    with speaking(lang):
+        return _evaluate(question, inputs, envelope)
 
+
+def _evaluate(question: Question, inputs: Any, envelope: Any) -> Outcome:
     def zero(status: str, message: str) -> Outcome:
         return Outcome(question.id, 0, question.points, status, message)
 
     if not isinstance(envelope, dict) or not isinstance(envelope.get("status"), str):
-        return zero("error", "the probe returned no usable result")
+        return zero("error", say("core.evaluate.no_result"))
     status = envelope["status"]
     message = str(envelope.get("message", ""))[:2000]
     if status == "ok":
         try:
             value = decode(envelope.get("value"))
         except (ValueError, TypeError, KeyError) as err:
-            return zero("error", f"the probe's result could not be read: {err}")
+            return zero("error", say("core.evaluate.unreadable", err=err))
         try:
             text = question.judge(inputs, value)
         except Fail as fail:
             return zero(fail.status, fail.text())
         except Exception as err:  # noqa: BLE001 - an odd result must not crash the grader
-            return zero("failed", f"the result could not be checked ({type(err).__name__}: {err}); "
-                                  "check the types and shapes your functions return")
+            return zero("failed", say("core.evaluate.unchecked", error=f"{type(err).__name__}: {err}"))
         if isinstance(text, Scored):
             points = min(max(int(text.points), 1), question.points)
             return Outcome(question.id, points, question.points, "passed", str(text.message))
         return Outcome(question.id, question.points, question.points, "passed", str(text))
     if status in ("not_attempted", "missing", "error", "interrupted"):
-        return zero(status, message)
-    return zero("error", f"unknown probe status {status!r}")
+        return zero(status, _probe_message(envelope, message))
+    return zero("error", say("core.evaluate.unknown_status", status=status))
+
+
+def _probe_message(envelope: Mapping[str, Any], message: str) -> str:
+    """The probe's own message in the language being graded, when the probe said why (``"why"``), else as sent."""
+    why, name, got = (str(envelope.get(k, ""))[:200] for k in ("why", "name", "got"))
+    if why in ("undefined", "not_callable") and name.isidentifier():
+        return say(f"core.probe.{why}", name=name, got=got)
+    if why in ("interrupted", "exit"):
+        return say(f"core.probe.{why}", code=got)
+    return message
 
 
 # -------------------------------------------------------------------------------------------- registry
@@ -267,25 +283,26 @@ def plain(value: Any) -> Any:
 def describe(value: Any) -> str:
     """A short human description of a decoded value, for messages."""
     if isinstance(value, Arr):
-        kind = "tensor" if value.kind == "torch" else "NumPy array"
-        return f"a {kind} of dtype {value.dtype} and shape {tuple(value.value.shape)}"
+        return say("core.describe.tensor" if value.kind == "torch" else "core.describe.array", dtype=value.dtype,
+                   shape=tuple(value.value.shape))
     if isinstance(value, Raised):
-        return f"an exception ({value.message})"
+        return say("core.describe.2", value_message=value.message)
     if isinstance(value, Opaque):
-        return f"a {value.type_name}"
+        return say("core.describe.3", value_type_name=value.type_name)
     if isinstance(value, tuple):
-        return f"a tuple of {len(value)}"
+        return say("core.describe.4", n_value=len(value))
     if isinstance(value, list):
-        return f"a list of {len(value)}"
+        return say("core.describe.5", n_value=len(value))
     if value is None:
-        return "None"
-    return f"a {type(value).__name__} ({value!r})"
+        return say("core.describe.6")
+    return say("core.describe.7", type_value_name=type(value).__name__, value=value)
 
 
 def raised(value: Any, call_text: str, label: str, hint: str | None = None) -> None:
     """Raise an "error" :class:`Fail` when ``value`` is a :class:`Raised` (the learner's function raised)."""
     if isinstance(value, Raised):
-        raise Fail(f"{call_text} must work on {label}; it raised {value.message}", hint, status="error")
+        raise Fail(say("core.raised.1", call_text=call_text, label=label, value_message=value.message),
+                   hint, status="error")
 
 
 def as_array(value: Any, what: str) -> np.ndarray:
@@ -296,16 +313,15 @@ def as_array(value: Any, what: str) -> np.ndarray:
         return np.asarray(value)
     if isinstance(value, (list, tuple)) and all(isinstance(x, (int, float)) for x in value):
         return np.asarray(value, dtype=np.float64)
-    raise Fail(f"{what} must be a tensor; got {describe(value)}")
+    raise Fail(say("core.as_array.1", what=what, describe_value=describe(value)))
 
 
 def as_tensor(value: Any, what: str) -> np.ndarray:
     """Like :func:`as_array`, but only a ``torch.Tensor`` is accepted (a NumPy array or a list fails clearly)."""
     if isinstance(value, Arr) and value.kind == "torch":
         return np.asarray(value.value)
-    raise Fail(f"{what} must return a torch.Tensor; got {describe(value)}",
-               "compute it with torch operations on the input tensor (torch.exp, .sum(dim=-1, keepdim=True), ...), "
-               "or wrap a NumPy result in torch.from_numpy(...)")
+    raise Fail(say("core.as_tensor.1", what=what, describe_value=describe(value)),
+               say("core.as_tensor.2"))
 
 
 def first_match(got: Sequence[float], candidates: Mapping[str, Sequence[float]], *, rel_tol: float = 1e-6,
@@ -321,10 +337,10 @@ def first_match(got: Sequence[float], candidates: Mapping[str, Sequence[float]],
 def as_number(value: Any, what: str) -> float:
     """A Python float from a number or a one-element tensor/array, else :class:`Fail`."""
     if isinstance(value, bool):
-        raise Fail(f"{what} must be a number; got a bool")
+        raise Fail(say("core.as_number.1", what=what))
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, Arr) and value.value.size == 1 and value.value.dtype.kind in "iuf":
         return float(value.value.reshape(-1)[0])
-    raise Fail(f"{what} must be a number (a float or a one-element tensor); got {describe(value)}")
+    raise Fail(say("core.as_number.2", what=what, describe_value=describe(value)))
 

@@ -28,6 +28,7 @@ from lecture_lib.i18n import language, message
 
 from . import probe_runtime
 from .core import Outcome, Question, evaluate, find_question
+from .judge_messages import speaking
 from .notebook import shell_history, stale_reason
 
 #: Seed of the inputs ``check`` uses (the command-line grader draws a fresh one every run).
@@ -98,14 +99,15 @@ def evaluate_locally(question_id: str, namespace: Any, seed: int = LOCAL_SEED, *
             reason = stale_reason(name, fn, history) if callable(fn) else None
             if reason is not None:
                 return Outcome(question.id, 0, question.points, "stale", reason)
-    inputs = question.make_inputs(np.random.default_rng(seed))
+    with speaking(lang):
+        inputs = question.make_inputs(np.random.default_rng(seed))
     kernel_inputs = probe_runtime.decode(probe_runtime.encode(inputs), plain_arrays=True)
     timer = _Timer(timeout)
     with timer:
         envelope = probe_runtime.run(question.probe, namespace, kernel_inputs)
     if timer.fired:
         return Outcome(question.id, 0, question.points, "timeout", message("timed out after", lang, seconds=timeout))
-    return evaluate(question, inputs, json.loads(json.dumps(envelope)))
+    return evaluate(question, inputs, json.loads(json.dumps(envelope)), lang)
 
 
 def check(question_id: str, *, timeout: float | None = None) -> None:

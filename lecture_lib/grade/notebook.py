@@ -166,7 +166,7 @@ def grade(path: str | os.PathLike[str] | None = None, *, timeout: float = 60.0) 
             sources = None
         newer = unsaved_definitions(history, sources) if sources is not None else []
         if newer:
-            print(message("unsaved one" if len(newer) == 1 else "unsaved many", lang, names=", ".join(newer)))
+            print(message("unsaved", lang, names=", ".join(newer), count=len(newer)))
     sys.stdout.flush()
     proc = subprocess.run([sys.executable, "-m", "lecture_lib.grade", str(target), "--timeout", f"{timeout:g}",
                            "--width", str(NOTEBOOK_WIDTH)],

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .core import Mistake, Fail, Question, as_array, as_number, describe, raised
+from .judge_messages import say
 from .probe_runtime import Arr, call, get_function, to_torch
 
 __all__ = ["QUESTIONS"]
@@ -73,12 +74,12 @@ def inputs_a1(rng: np.random.Generator) -> dict[str, Any]:
     neg[int(rng.integers(32))] = f32(-1.3)  # max|w| comes from a negative weight
     return {
         "cases": [
-            ("the lecture's vector [0.5, -0.3, 0.8, -0.1, 0.2]", np.array(LECTURE_W, dtype=f32), "torch"),
-            ("exact ties (max|w| = 7, so s = 1)", np.array([7, 2.5, -0.5, 1.5, -3.5, 0.5, -7], dtype=f32), "torch"),
-            ("a random 8x16 matrix", (rng.standard_normal((8, 16)) * rng.uniform(0.01, 2.0)).astype(f32), "torch"),
-            ("a vector whose largest |w| is negative", neg, "torch"),
-            ("an all-zero tensor", np.zeros(6, dtype=f32), "torch"),
-            ("a NumPy array (not a tensor)", rng.standard_normal(10).astype(f32), "numpy"),
+            (say("A.inputs_a1.1"), np.array(LECTURE_W, dtype=f32), "torch"),
+            (say("A.inputs_a1.2"), np.array([7, 2.5, -0.5, 1.5, -3.5, 0.5, -7], dtype=f32), "torch"),
+            (say("A.inputs_a1.3"), (rng.standard_normal((8, 16)) * rng.uniform(0.01, 2.0)).astype(f32), "torch"),
+            (say("A.inputs_a1.4"), neg, "torch"),
+            (say("A.inputs_a1.5"), np.zeros(6, dtype=f32), "torch"),
+            (say("A.inputs_a1.6"), rng.standard_normal(10).astype(f32), "numpy"),
         ]
     }
 
@@ -95,14 +96,14 @@ def _scale_hint_a1(w: np.ndarray, scale: float) -> str:
     amax = float(np.abs(w).max()) if w.size else 0.0
     near = lambda a, b: b != 0 and math.isclose(a, b, rel_tol=1e-4)  # noqa: E731
     if near(scale, amax / 8):
-        return "did you divide by 8 (2**bits/2) instead of 7 (2**(bits-1) - 1)?"
+        return say("A.scale_hint_a1.1")
     if near(scale, amax / 15) or near(scale, amax / 16):
-        return "the signed INT4 range used here is [-7, 7], so s = max|w|/7 (15 or 16 steps is the unsigned range)"
+        return say("A.scale_hint_a1.2")
     if w.size and near(scale, float(w.max()) / 7) and not near(scale, amax / 7):
-        return "take the absolute value: s = max|w|/7, not max(w)/7 (the largest magnitude may be negative)"
+        return say("A.scale_hint_a1.3")
     if near(scale, round(amax / 7, 4)) and not near(scale, amax / 7):
-        return "do not round the scale (the lecture printed 0.1143, but the computation uses 0.8/7 exactly)"
-    return "s = max|w| / (2**(4-1) - 1) = max|w|/7"
+        return say("A.scale_hint_a1.4")
+    return say("A.scale_hint_a1.5")
 
 
 def _rounding_hint(got: np.ndarray, ratio: np.ndarray) -> str:
@@ -110,14 +111,12 @@ def _rounding_hint(got: np.ndarray, ratio: np.ndarray) -> str:
         return np.array_equal(got, np.clip(candidate, -7, 7))
 
     if same(np.trunc(ratio)):
-        return ("converting with .to(torch.int8) or int() truncates toward zero; "
-                "round first with torch.round")
+        return (say("A.rounding_hint.1"))
     if same(np.floor(ratio + 0.5)):
-        return "floor(x + 0.5) rounds every half up; use torch.round, which rounds half to even (2.5 -> 2)"
+        return say("A.rounding_hint.2")
     if same(np.sign(ratio) * np.floor(np.abs(ratio) + 0.5)):
-        return ("that is round-half-away-from-zero (Rust's and C's round); this course rounds half to even "
-                "like torch.round and NumPy (2.5 -> 2, -3.5 -> -4)")
-    return "codes = clamp(torch.round(w / s), -7, 7)"
+        return (say("A.rounding_hint.3"))
+    return say("A.rounding_hint.4")
 
 
 def judge_a1(inputs: Any, result: Any) -> str:
@@ -125,52 +124,51 @@ def judge_a1(inputs: Any, result: Any) -> str:
     quant = _quant()
     cases = inputs["cases"]
     if not isinstance(result, list) or len(result) != len(cases):
-        raise Fail(f"quantize_int4 results could not be collected; got {describe(result)}")
-    for (label, w, kind), r in zip(cases, result):
+        raise Fail(say("A.judge_a1.1", describe_result=describe(result)))
+    for k, ((label, w, kind), r) in enumerate(zip(cases, result)):
         raised(r, "quantize_int4", label,
-               "accept NumPy input too: start with w = torch.as_tensor(w, dtype=torch.float32)"
+               say("A.judge_a1.2")
                if kind == "numpy" else None)
         if not (isinstance(r, (tuple, list)) and len(r) == 2):
-            raise Fail(f"quantize_int4 must return a pair (codes, scale); got {describe(r)} for {label}")
+            raise Fail(say("A.judge_a1.3", describe_r=describe(r), label=label))
         codes_v, scale_v = r
         if kind == "torch" and not (isinstance(codes_v, Arr) and codes_v.kind == "torch"):
-            raise Fail(f"codes must be a torch tensor for a tensor input; got {describe(codes_v)} for {label}")
+            raise Fail(say("A.judge_a1.4", describe_codes_v=describe(codes_v), label=label))
         codes = as_array(codes_v, "codes")
         scale = as_number(scale_v, "scale")
         if codes.shape != w.shape:
-            raise Fail(f"codes must have the input's shape {tuple(w.shape)}; got {tuple(codes.shape)} for {label}")
+            raise Fail(say("A.judge_a1.5", w_shape=tuple(w.shape), codes_shape=tuple(codes.shape), label=label))
         if not math.isfinite(scale) or (codes.dtype.kind == "f" and not np.isfinite(codes).all()):
-            raise Fail(f"scale and codes must be finite; got scale {scale} for {label}",
-                       "when max|w| = 0, w/s is 0/0 = NaN: use a scale of 1 (any positive number works)")
+            raise Fail(say("A.judge_a1.6", scale=scale, label=label),
+                       say("A.judge_a1.7"))
         if codes.dtype.kind not in "iu":
-            raise Fail(f"codes must be integers (e.g. torch.int8); got dtype {getattr(codes_v, 'dtype', codes.dtype)}",
-                       "torch.round returns floats: convert with .to(torch.int8)")
+            raise Fail(say("A.judge_a1.8", value1=getattr(codes_v, 'dtype', codes.dtype)),
+                       say("A.judge_a1.9"))
         if codes.size and (codes.min() < -7 or codes.max() > 7):
-            raise Fail(f"codes must be round(w/s) with s = max|w|/7; got codes outside [-7, 7] "
-                       f"(from {codes.min()} to {codes.max()}) for {label}", _scale_hint_a1(w, scale))
+            raise Fail(say("A.judge_a1.10", codes_min=codes.min(), codes_max=codes.max(), label=label),
+                       _scale_hint_a1(w, scale))
         ref = quant.quantize(torch.from_numpy(w.copy()), 4)
         ref_scale = float(ref.scale.reshape(-1)[0])
         ref_codes = ref.codes.numpy()
         amax = float(np.abs(w).max())
         if amax == 0.0:
             if not scale > 0:
-                raise Fail(f"an all-zero tensor needs a usable scale (finite and > 0); got {scale}",
-                           "when max|w| = 0, use s = 1 so that w/s is defined")
+                raise Fail(say("A.judge_a1.11", scale=scale),
+                           say("A.judge_a1.12"))
         elif not math.isclose(scale, ref_scale, rel_tol=1e-5):
-            raise Fail(f"scale must be s = max|w|/7 = {ref_scale:.7g} for {label}; got {scale:.7g}",
+            raise Fail(say("A.judge_a1.13", ref_scale=ref_scale, label=label, scale=scale),
                        _scale_hint_a1(w, scale))
         ratio = w.astype(np.float64) / (ref_scale if amax > 0 else 1.0)
-        bad = _mismatches(codes, ref_codes, ratio, strict=label.startswith(("exact", "the lecture")))
+        bad = _mismatches(codes, ref_codes, ratio, strict=k < 2)  # the lecture's vector, exact ties
         if len(bad):
             i = bad[0]
-            raise Fail(f"codes must be clamp(round_half_even(w/s), -7, 7); {len(bad)} of {codes.size} codes differ "
-                       f"for {label} (at index {tuple(int(k) for k in i)}: w/s = {_first(ratio, i):.4g}, "
-                       f"got {_first(codes, i)}, expected {_first(ref_codes, i)})",
+            raise Fail(say("A.judge_a1.14", n_bad=len(bad), codes_size=codes.size, label=label,
+                           int_k_for_k_in_i=tuple((int(k) for k in i)), first_ratio_i=_first(ratio, i),
+                           first_codes_i=_first(codes, i), first_ref_codes_i=_first(ref_codes, i)),
                        _rounding_hint(codes, ratio))
     first_codes, first_scale = result[0]
     shown = ", ".join(str(int(c)) for c in as_array(first_codes, "codes").tolist())
-    return (f"codes and scale match lecture_lib.quant.quantize(w, 4) on {len(cases)} inputs; the lecture's "
-            f"vector gives codes [{shown}] and s = {as_number(first_scale, 'scale'):.7g}")
+    return (say("A.judge_a1.15", n_cases=len(cases), shown=shown, value3=as_number(first_scale, 'scale')))
 
 
 WRONG_A1 = """\
@@ -189,15 +187,15 @@ def inputs_a2(rng: np.random.Generator) -> dict[str, Any]:
     rw = rng.standard_normal((3, 5)).astype(f32)
     return {
         "dequantize": [
-            ("the lecture's codes [4, -3, 7, -1, 2] with s = 0.8/7", np.array(LECTURE_CODES, dtype=np.int8),
+            (say("A.inputs_a2.1"), np.array(LECTURE_CODES, dtype=np.int8),
              float(s)),
-            ("random 4x8 codes", rng.integers(-7, 8, size=(4, 8)).astype(np.int8), float(rng.uniform(0.001, 0.5))),
-            ("all-zero codes", np.zeros(5, dtype=np.int8), 1.0),
+            (say("A.inputs_a2.2"), rng.integers(-7, 8, size=(4, 8)).astype(np.int8), float(rng.uniform(0.001, 0.5))),
+            (say("A.inputs_a2.3"), np.zeros(5, dtype=np.int8), 1.0),
         ],
         "mean_abs_error": [
-            ("the lecture's vector and its INT4 reconstruction", w, w_hat),
-            ("a random 3x5 pair", rw, (rw + rng.normal(0.0, 0.1, size=(3, 5))).astype(f32)),
-            ("two equal tensors", rw, rw.copy()),
+            (say("A.inputs_a2.4"), w, w_hat),
+            (say("A.inputs_a2.5"), rw, (rw + rng.normal(0.0, 0.1, size=(3, 5))).astype(f32)),
+            (say("A.inputs_a2.6"), rw, rw.copy()),
         ],
     }
 
@@ -215,23 +213,23 @@ def _judge_dequantize(cases: list[Any], results: Any) -> None:
     for (label, codes, scale), r in zip(cases, results):
         raised(r, "dequantize_int4", label)
         if not (isinstance(r, Arr) and r.kind == "torch"):
-            raise Fail(f"dequantize_int4 must return a torch tensor; got {describe(r)} for {label}")
+            raise Fail(say("A.judge_dequantize.1", describe_r=describe(r), label=label))
         got = r.value
         if got.dtype.kind != "f":
-            raise Fail(f"dequantize_int4 must return floats (float32); got dtype {r.dtype} for {label}",
-                       "convert the codes first: codes.to(torch.float32) * scale")
+            raise Fail(say("A.judge_dequantize.2", r_dtype=r.dtype, label=label),
+                       say("A.judge_dequantize.3"))
         if got.shape != codes.shape:
-            raise Fail(f"dequantize_int4 must keep the shape {tuple(codes.shape)}; got {tuple(got.shape)}")
+            raise Fail(say("A.judge_dequantize.4", codes_shape=tuple(codes.shape), got_shape=tuple(got.shape)))
         expected = codes.astype(np.float64) * scale
         if not np.allclose(got, expected, rtol=1e-6, atol=1e-9):
-            hint = "w_hat = q * s"
+            hint = say("A.judge_dequantize.5")
             if np.allclose(got, codes.astype(np.float64) * round(scale, 4), rtol=1e-6, atol=1e-9):
-                hint = "do not round the scale (the lecture's 0.4572 and 0.8001 come from multiplying by 0.1143)"
+                hint = say("A.judge_dequantize.6")
             elif np.allclose(got, codes, atol=1e-9):
-                hint = "multiply the codes by the scale"
+                hint = say("A.judge_dequantize.7")
             elif scale != 0 and np.allclose(got, codes / scale, rtol=1e-6, atol=1e-9):
-                hint = "multiply by the scale, do not divide"
-            raise Fail(f"dequantize_int4 must return codes * scale; got different values for {label}", hint)
+                hint = say("A.judge_dequantize.8")
+            raise Fail(say("A.judge_dequantize.9", label=label), hint)
 
 
 def _judge_mae(cases: list[Any], results: Any) -> float:
@@ -244,30 +242,28 @@ def _judge_mae(cases: list[Any], results: Any) -> float:
         if k == 0:
             first = got
         if not math.isclose(got, expected, rel_tol=1e-5, abs_tol=1e-9):
-            hint = "mean |w - w_hat| over all elements"
+            hint = say("A.judge_mae.1")
             candidates = [
-                (float(err.mean()), "take |w - w_hat| of each element before averaging (errors of opposite "
-                                    "signs cancel otherwise)"),
-                (abs(float(err.mean())), "take |w - w_hat| of each element before averaging, not |mean(w - w_hat)|"),
-                (float(np.abs(err).sum()), "divide by the number of elements: it is a mean, not a sum"),
-                (float((err ** 2).mean()), "this is the mean absolute error, not the mean squared error"),
-                (float(np.abs(err).max()), "average the errors; the maximum is a different statistic"),
+                (float(err.mean()), say("A.judge_mae.2")),
+                (abs(float(err.mean())), say("A.judge_mae.3")),
+                (float(np.abs(err).sum()), say("A.judge_mae.4")),
+                (float((err ** 2).mean()), say("A.judge_mae.5")),
+                (float(np.abs(err).max()), say("A.judge_mae.6")),
             ]
             for value, text in candidates:
                 if math.isclose(got, value, rel_tol=1e-5, abs_tol=1e-12):
                     hint = text
                     break
-            raise Fail(f"mean_abs_error must be mean(|w - w_hat|) = {expected:.6g} for {label}; got {got:.6g}", hint)
+            raise Fail(say("A.judge_mae.7", expected=expected, label=label, got=got), hint)
     return first
 
 
 def judge_a2(inputs: Any, result: Any) -> str:
     if not isinstance(result, dict) or set(result) != {"dequantize", "mean_abs_error"}:
-        raise Fail(f"results could not be collected; got {describe(result)}")
+        raise Fail(say("A.judge_a2.1", describe_result=describe(result)))
     _judge_dequantize(inputs["dequantize"], result["dequantize"])
     lecture_mae = _judge_mae(inputs["mean_abs_error"], result["mean_abs_error"])
-    return (f"dequantize_int4 and mean_abs_error match the reference; the lecture's vector gives mean |error| "
-            f"{lecture_mae:.6f} (= 9/350; the lecture printed 0.024286, which is wrong)")
+    return (say("A.judge_a2.2", lecture_mae=lecture_mae))
 
 
 WRONG_A2_MEAN = """\
@@ -284,10 +280,10 @@ def inputs_a3(rng: np.random.Generator) -> dict[str, Any]:
     big = rng.standard_normal((16, 64)) * rng.uniform(0.01, 1.0, size=(16, 1)) + rng.normal(0, 0.2, (16, 1))
     return {
         "cases": [
-            ("the lecture's row [[-0.4, 0.1, 0.7, 1.6, 2.1]]", np.array([ERRATA_ROW], dtype=f32)),
-            ("a 6x24 matrix with very different row ranges (one row all positive, one all negative, one zero)",
+            (say("A.inputs_a3.1"), np.array([ERRATA_ROW], dtype=f32)),
+            (say("A.inputs_a3.2"),
              rows.astype(f32)),
-            ("a random 16x64 matrix", big.astype(f32)),
+            (say("A.inputs_a3.3"), big.astype(f32)),
         ]
     }
 
@@ -303,12 +299,11 @@ def _per_row(value: Any, what: str, w: np.ndarray, label: str) -> np.ndarray:
     if arr.size == rows:
         return arr
     if arr.size == 1:
-        raise Fail(f"{what} must have one value per output channel (row), {rows} here; got one {what} for "
-                   f"the whole tensor for {label}", "reduce over the input dim: w.amin(dim=1), w.amax(dim=1)")
+        raise Fail(say("A.per_row.1", what=what, rows=rows, label=label), say("A.per_row.2"))
     if arr.size == cols:
-        raise Fail(f"{what} must have one value per row ({rows}); got one per column ({cols}) for {label}",
-                   "reduce over dim=1 (the inputs of each output channel), not dim=0")
-    raise Fail(f"{what} must have one value per row ({rows}); got {arr.size} values for {label}")
+        raise Fail(say("A.per_row.3", what=what, rows=rows, cols=cols, label=label),
+                   say("A.per_row.4"))
+    raise Fail(say("A.per_row.5", what=what, rows=rows, arr_size=arr.size, label=label))
 
 
 def judge_a3(inputs: Any, result: Any) -> str:
@@ -316,32 +311,31 @@ def judge_a3(inputs: Any, result: Any) -> str:
     quant = _quant()
     cases = inputs["cases"]
     if not isinstance(result, list) or len(result) != len(cases):
-        raise Fail(f"results could not be collected; got {describe(result)}")
-    for (label, w), r in zip(cases, result):
+        raise Fail(say("A.judge_a3.1", describe_result=describe(result)))
+    for k, ((label, w), r) in enumerate(zip(cases, result)):
         raised(r, "quantize_asym_per_channel", label)
         if not (isinstance(r, (tuple, list)) and len(r) == 3):
-            raise Fail(f"quantize_asym_per_channel must return (codes, scale, zero_point); got {describe(r)}")
+            raise Fail(say("A.judge_a3.2", describe_r=describe(r)))
         codes_v, scale_v, zp_v = r
         if not (isinstance(codes_v, Arr) and codes_v.kind == "torch"):
-            raise Fail(f"codes must be a torch tensor; got {describe(codes_v)} for {label}")
+            raise Fail(say("A.judge_a3.3", describe_codes_v=describe(codes_v), label=label))
         if not _is_int_array(codes_v):
-            raise Fail(f"codes must be integers in [0, 255] (torch.uint8); got dtype {codes_v.dtype}",
-                       "convert after rounding and clamping: .to(torch.uint8)")
+            raise Fail(say("A.judge_a3.4", codes_v_dtype=codes_v.dtype),
+                       say("A.judge_a3.5"))
         codes = codes_v.value.astype(np.int64)
         if codes.shape != w.shape:
-            raise Fail(f"codes must have the input's shape {tuple(w.shape)}; got {tuple(codes.shape)} for {label}")
+            raise Fail(say("A.judge_a3.6", w_shape=tuple(w.shape), codes_shape=tuple(codes.shape), label=label))
         scale = _per_row(scale_v, "scale", w, label)
         zp = _per_row(zp_v, "zero_point", w, label)
         if not (np.isfinite(scale).all() and (scale > 0).all()):
-            raise Fail(f"every scale must be finite and > 0; got {scale.tolist()} for {label}",
-                       "an all-zero row has max - min = 0: use a scale of 1 for it")
+            raise Fail(say("A.judge_a3.7", scale=scale.tolist(), label=label),
+                       say("A.judge_a3.8"))
         if not np.isfinite(zp).all() or not np.array_equal(zp, np.round(zp)) or zp.min() < 0 or zp.max() > 255:
-            raise Fail(f"zero points must be integers z = round(-min/s) in [0, 255]; got {zp.tolist()} for {label}",
-                       "widen the range to include 0 (min = min(w.min, 0), max = max(w.max, 0)) and mind "
-                       "the minus sign in z = round(-min/s)")
+            raise Fail(say("A.judge_a3.9", zp=zp.tolist(), label=label),
+                       say("A.judge_a3.10"))
         if codes.min() < 0 or codes.max() > 255:
-            raise Fail(f"codes must lie in [0, 255]; got {codes.min()}..{codes.max()} for {label}",
-                       "clamp round(w/s) + z to [0, 255]")
+            raise Fail(say("A.judge_a3.11", codes_min=codes.min(), codes_max=codes.max(), label=label),
+                       say("A.judge_a3.12"))
         ref = quant.quantize(torch.from_numpy(w.copy()), 8, symmetric=False, axis=0)
         ref_s = ref.scale.numpy().astype(np.float64).reshape(-1)
         ref_z = ref.zero_point.numpy().astype(np.float64).reshape(-1)
@@ -351,39 +345,37 @@ def judge_a3(inputs: Any, result: Any) -> str:
         hi = np.maximum(w.max(axis=1), 0).astype(np.float64)
         for i in np.flatnonzero(live):
             if not math.isclose(scale[i], ref_s[i], rel_tol=1e-5):
-                hint = "s = (max - min) / (2**8 - 1) per row, with the range widened to include 0"
+                hint = say("A.judge_a3.13")
                 if math.isclose(scale[i], (hi[i] - lo[i]) / 256, rel_tol=1e-4):
-                    hint = "8 bits give 2**8 - 1 = 255 steps between the 256 codes, so divide by 255"
+                    hint = say("A.judge_a3.14")
                 elif math.isclose(scale[i], float(w[i].max() - w[i].min()) / 255, rel_tol=1e-4):
-                    hint = ("widen the range to include 0 first: min = min(w.min, 0), max = max(w.max, 0) "
-                            "(this row is all positive or all negative)")
-                raise Fail(f"scale of row {i} must be (max - min)/255 = {ref_s[i]:.6g} for {label}; got "
-                           f"{scale[i]:.6g}", hint)
+                    hint = (say("A.judge_a3.15"))
+                raise Fail(say("A.judge_a3.16", i=i, ref_s_i=ref_s[i], label=label, scale_i=scale[i]), hint)
             ratio = -lo[i] / ref_s[i]
             if zp[i] != ref_z[i] and not (abs(zp[i] - ref_z[i]) == 1 and _near_tie(np.array(ratio))):
-                raise Fail(f"zero point of row {i} must be z = round(-min/s) = {int(ref_z[i])} for {label}; "
-                           f"got {int(zp[i])}", "z = round(-min / s), with min = min(w.min, 0)")
+                raise Fail(say("A.judge_a3.17", i=i, ref_z_i=int(ref_z[i]), label=label, zp_i=int(zp[i])),
+                           say("A.judge_a3.18"))
         for i in np.flatnonzero(~live):
             if not (codes[i] == zp[i]).all():
-                raise Fail(f"an all-zero row must quantize to codes equal to its zero point; got "
-                           f"{sorted(set(codes[i].tolist()))} for row {i} with z = {int(zp[i])} for {label}")
+                raise Fail(say("A.judge_a3.19", codes_i=sorted(set(codes[i].tolist())), i=i, zp_i=int(zp[i]),
+                               label=label))
         ratio = w.astype(np.float64) / ref_s[:, None]
-        bad = _mismatches(codes, ref_q, ratio, strict=label.startswith("the lecture"))
+        bad = _mismatches(codes, ref_q, ratio, strict=k == 0)  # the lecture's row
         bad = np.array([b for b in bad if live[b[0]]])
         if len(bad):
             i = bad[0]
-            hint = "codes = clamp(round(w/s) + z, 0, 255)"
+            hint = say("A.judge_a3.20")
             shifted = np.clip(np.round((w.astype(np.float64) - lo[:, None]) / ref_s[:, None]), 0, 255)
             if np.array_equal(codes[live], shifted[live]):
-                hint = "compute round(w/s) + z (not round((w - min)/s)), so that w = 0 maps exactly to the code z"
-            raise Fail(f"codes must be clamp(round(w/s) + z, 0, 255); {len(bad)} of {codes.size} differ for {label} "
-                       f"(at {tuple(int(k) for k in i)}: got {_first(codes, i)}, expected {_first(ref_q, i)})", hint)
+                hint = say("A.judge_a3.21")
+            raise Fail(say("A.judge_a3.22", n_bad=len(bad), codes_size=codes.size, label=label,
+                           int_k_for_k_in_i=tuple((int(k) for k in i)), first_codes_i=_first(codes, i),
+                           first_ref_q_i=_first(ref_q, i)), hint)
     c0, s0, z0 = result[0]
     shown = ", ".join(str(int(c)) for c in c0.value.reshape(-1).tolist())
     s_first = float(as_array(s0, "scale").reshape(-1)[0])
     z_first = int(as_array(z0, "zero_point").reshape(-1)[0])
-    return (f"codes, scales and zero points match lecture_lib.quant.quantize(w, 8, symmetric=False, axis=0) on "
-            f"{len(cases)} matrices; the lecture's row gives s = {s_first:.5g}, z = {z_first}, codes [{shown}]")
+    return (say("A.judge_a3.23", n_cases=len(cases), s_first=s_first, z_first=z_first, shown=shown))
 
 
 WRONG_A3_PER_TENSOR = """\
@@ -400,15 +392,15 @@ return codes, scale.reshape(1), zero_point.reshape(1)
 def inputs_a4(rng: np.random.Generator) -> dict[str, Any]:
     return {
         "pack": [
-            ("the codes [1, 2, -1, -8]", np.array([1, 2, -1, -8], dtype=np.int8)),
-            ("all 16 codes -8..7", np.arange(-8, 8, dtype=np.int8)),
-            ("an odd number of codes (7)", rng.integers(-8, 8, size=7).astype(np.int8)),
-            ("1000 random codes", rng.integers(-8, 8, size=1000).astype(np.int8)),
+            (say("A.inputs_a4.1"), np.array([1, 2, -1, -8], dtype=np.int8)),
+            (say("A.inputs_a4.2"), np.arange(-8, 8, dtype=np.int8)),
+            (say("A.inputs_a4.3"), rng.integers(-8, 8, size=7).astype(np.int8)),
+            (say("A.inputs_a4.4"), rng.integers(-8, 8, size=1000).astype(np.int8)),
         ],
         "unpack": [
-            ("the bytes [0x21, 0x8F]", np.array([0x21, 0x8F], dtype=np.uint8), 4),
-            ("5 random bytes holding 9 codes", rng.integers(0, 256, size=5).astype(np.uint8), 9),
-            ("300 random bytes", rng.integers(0, 256, size=300).astype(np.uint8), 600),
+            (say("A.inputs_a4.5"), np.array([0x21, 0x8F], dtype=np.uint8), 4),
+            (say("A.inputs_a4.6"), rng.integers(0, 256, size=5).astype(np.uint8), 9),
+            (say("A.inputs_a4.7"), rng.integers(0, 256, size=300).astype(np.uint8), 600),
         ],
     }
 
@@ -430,49 +422,47 @@ def _pack_hint(got: np.ndarray, codes: np.ndarray) -> str:
     even = codes if codes.size % 2 == 0 else np.concatenate([codes, np.zeros(1, dtype=codes.dtype)])
     nib = (even.astype(np.int64) & 0xF).reshape(-1, 2)
     if got.size == nib.shape[0] and np.array_equal(got.astype(np.int64), (nib[:, 0] << 4) | nib[:, 1]):
-        return "the FIRST code of each pair goes into the LOW nibble: byte = (c0 & 0xF) | ((c1 & 0xF) << 4)"
+        return say("A.pack_hint.1")
     offset = (even.astype(np.int64) + 8).reshape(-1, 2)
     if got.size == offset.shape[0] and np.array_equal(got.astype(np.int64), offset[:, 0] | (offset[:, 1] << 4)):
-        return "store two's complement nibbles (c & 0xF, so -1 -> 0xF), not c + 8"
+        return say("A.pack_hint.2")
     ref = quant.pack_int4(torch.from_numpy(codes.copy())).numpy()
     if got.size != ref.size:
-        return f"n codes need ceil(n/2) bytes ({ref.size} here); pad an odd count with one zero code"
-    return "byte i = (codes[2i] & 0xF) | ((codes[2i+1] & 0xF) << 4)"
+        return say("A.pack_hint.3", ref_size=ref.size)
+    return say("A.pack_hint.4")
 
 
 def judge_a4(inputs: Any, result: Any) -> str:
     torch = _torch()
     quant = _quant()
     if not isinstance(result, dict) or set(result) != {"pack", "unpack"}:
-        raise Fail(f"results could not be collected; got {describe(result)}")
+        raise Fail(say("A.judge_a4.1", describe_result=describe(result)))
     for (label, codes), r in zip(inputs["pack"], result["pack"]):
         raised(r, "pack_int4", label)
         if not (isinstance(r, Arr) and r.kind == "torch" and r.dtype == "torch.uint8"):
-            raise Fail(f"pack_int4 must return a torch.uint8 tensor; got {describe(r)} for {label}",
-                       "build the bytes as integers and convert with .to(torch.uint8)")
+            raise Fail(say("A.judge_a4.2", describe_r=describe(r), label=label),
+                       say("A.judge_a4.3"))
         got = r.value.reshape(-1)
         ref = quant.pack_int4(torch.from_numpy(codes.copy())).numpy()
         if got.shape != ref.shape or not np.array_equal(got, ref):
-            raise Fail(f"pack_int4 must put code 2i in the low nibble and 2i+1 in the high nibble of byte i; "
-                       f"got {got[:4].tolist()}... instead of {ref[:4].tolist()}... for {label}",
+            raise Fail(say("A.judge_a4.4", got_4=got[:4].tolist(), ref_4=ref[:4].tolist(), label=label),
                        _pack_hint(got, codes))
     for (label, packed, n), r in zip(inputs["unpack"], result["unpack"]):
         raised(r, "unpack_int4", label)
         if not (isinstance(r, Arr) and r.value.dtype.kind in "iu"):
-            raise Fail(f"unpack_int4 must return an integer tensor (torch.int8); got {describe(r)} for {label}")
+            raise Fail(say("A.judge_a4.5", describe_r=describe(r), label=label))
         got = r.value.reshape(-1).astype(np.int64)
         ref = quant.unpack_int4(torch.from_numpy(packed.copy()), n).numpy().astype(np.int64)
         if got.shape != ref.shape or not np.array_equal(got, ref):
-            hint = "low nibble first, then sign-extend: a nibble v >= 8 is the code v - 16"
+            hint = say("A.judge_a4.6")
             if got.shape == ref.shape and np.array_equal(got, ref & 0xF):
-                hint = "sign-extend: nibbles 8..15 are the negative codes -8..-1 (v - 16)"
+                hint = say("A.judge_a4.7")
             elif got.shape != ref.shape:
-                hint = f"return exactly n = {n} codes (drop the padding nibble of an odd count)"
-            raise Fail(f"unpack_int4 must invert pack_int4; got {got[:4].tolist()}... instead of "
-                       f"{ref[:4].tolist()}... for {label}", hint)
+                hint = say("A.judge_a4.8", n=n)
+            raise Fail(say("A.judge_a4.9", got_4=got[:4].tolist(), ref_4=ref[:4].tolist(), label=label), hint)
     first = result["pack"][0].value.reshape(-1).tolist()
-    return (f"pack_int4 and unpack_int4 match lecture_lib.quant on {len(inputs['pack']) + len(inputs['unpack'])} "
-            f"inputs; [1, 2, -1, -8] packs to bytes {[hex(b) for b in first]}")
+    return (say("A.judge_a4.10", value1=len(inputs['pack']) + len(inputs['unpack']),
+                hex_b_for_b_in_first=[hex(b) for b in first]))
 
 
 WRONG_A4_HIGH_FIRST = """\
@@ -499,16 +489,16 @@ def _e4m3_hint(code: int, got: float) -> str:
     s, e, m = code >> 7, (code >> 3) & 0xF, code & 0x7
     sign = -1.0 if s else 1.0
     if e == 0 and math.isclose(got, sign * 2.0 ** (-7) * (1 + m / 8), rel_tol=1e-6):
-        return "exponent field 0 is subnormal: value = (-1)^s * 2^(1-7) * (m/8), no implicit leading 1"
+        return say("A.e4m3_hint.1")
     if e > 0 and math.isclose(got, sign * 2.0 ** (e - 8) * (1 + m / 8), rel_tol=1e-6):
-        return "the E4M3 exponent bias is 7: value = (-1)^s * 2^(e-7) * (1 + m/8)"
+        return say("A.e4m3_hint.2")
     if e == 15 and m == 7:
-        return "S.1111.111 (0x7F, 0xFF) is NaN in E4M3FN (there is no infinity); return float('nan')"
+        return say("A.e4m3_hint.3")
     if e == 15 and not math.isnan(got) and math.isinf(got):
-        return "E4M3FN has no infinity: exponent 1111 still holds normal numbers (up to 448); only m = 111 is NaN"
+        return say("A.e4m3_hint.4")
     if math.isclose(got, -sign * abs(got), rel_tol=0) and got != 0:
-        return "bit 7 is the sign: 1 means negative"
-    return "fields: sign = bit 7, exponent = bits 6..3, mantissa = bits 2..0"
+        return say("A.e4m3_hint.5")
+    return say("A.e4m3_hint.6")
 
 
 def judge_a5(inputs: Any, result: Any) -> str:
@@ -517,19 +507,19 @@ def judge_a5(inputs: Any, result: Any) -> str:
 
     codes = inputs["codes"]
     if not isinstance(result, list) or len(result) != len(codes):
-        raise Fail(f"results could not be collected; got {describe(result)}")
+        raise Fail(say("A.judge_a5.1", describe_result=describe(result)))
     ref = fp8.decode(torch.tensor(codes, dtype=torch.uint8), "e4m3").double().numpy()
     for code, r, expected in zip(codes, result, ref):
         raised(r, "decode_e4m3", f"code 0x{code:02X}")
         got = as_number(r, f"decode_e4m3(0x{code:02X})")
         if math.isnan(expected):
             if not math.isnan(got):
-                raise Fail(f"decode_e4m3(0x{code:02X}) must be NaN; got {got!r}", _e4m3_hint(code, got))
+                raise Fail(say("A.judge_a5.2", code=code, got=got), _e4m3_hint(code, got))
             continue
         if math.isnan(got) or got != expected or math.copysign(1, got) != math.copysign(1, expected):
-            raise Fail(f"decode_e4m3(0x{code:02X}) (bits {code >> 7}.{(code >> 3) & 0xF:04b}.{code & 7:03b}) must be "
-                       f"{float(expected)!r}; got {got!r}", _e4m3_hint(code, got))
-    return "all 256 E4M3 codes decode exactly like lecture_lib.fp8.decode (max 0x7E = 448, 0x7F = NaN, -0.0 kept)"
+            raise Fail(say("A.judge_a5.3", code=code, code_7=code >> 7, code_3_15=code >> 3 & 15, code_7_2=code & 7,
+                           expected=float(expected), got=got), _e4m3_hint(code, got))
+    return say("A.judge_a5.4")
 
 
 WRONG_A5_NO_SUBNORMAL = """\
@@ -543,14 +533,14 @@ return (-1.0) ** s * 2.0 ** (e - 7) * (1 + m / 8)
 # ================================================================================================== A6
 def inputs_a6(rng: np.random.Generator) -> dict[str, Any]:
     cases = [
-        ("LLaMA-2-70B (80 layers, 64 heads, 8 KV heads, head_dim 128, fp16)", 80, 64, 8, 128, 2.0),
-        ("multi-head attention (n_kv_heads = n_heads = 32), fp16", 32, 32, 32, 128, 2.0),
-        ("an INT4 cache (0.5 bytes per value)", 40, 40, 8, 128, 0.5),
+        (say("A.inputs_a6.1"), 80, 64, 8, 128, 2.0),
+        (say("A.inputs_a6.2"), 32, 32, 32, 128, 2.0),
+        (say("A.inputs_a6.3"), 40, 40, 8, 128, 0.5),
     ]
     for _ in range(3):
         kv = int(rng.choice([1, 2, 4, 8]))
         heads = kv * int(rng.integers(1, 9))
-        cases.append((f"random model ({heads} heads, {kv} KV heads)", int(rng.integers(1, 96)), heads, kv,
+        cases.append((say("A.inputs_a6.4", heads=heads, kv=kv), int(rng.integers(1, 96)), heads, kv,
                       int(rng.choice([64, 80, 96, 128])), float(rng.choice([0.5, 1.0, 2.0, 4.0]))))
     return {"cases": cases}
 
@@ -565,22 +555,20 @@ def judge_a6(inputs: Any, result: Any) -> str:
 
     cases = inputs["cases"]
     if not isinstance(result, list) or len(result) != len(cases):
-        raise Fail(f"results could not be collected; got {describe(result)}")
+        raise Fail(say("A.judge_a6.1", describe_result=describe(result)))
     for (label, layers, heads, kv, d, b), r in zip(cases, result):
         raised(r, "kv_cache_bytes_per_token", label)
         got = as_number(r, "kv_cache_bytes_per_token(...)")
         expected = float(kvcache.kv_cache_bytes(layers, kv, d, 1, 1, b))
         if not math.isclose(got, expected, rel_tol=1e-9):
-            hint = "bytes per token = 2 (K and V) * layers * n_kv_heads * head_dim * bytes_per_value"
+            hint = say("A.judge_a6.2")
             if math.isclose(got, expected * heads / kv, rel_tol=1e-9) and heads != kv:
-                hint = ("with grouped-query attention only the n_kv_heads key/value heads are cached "
-                        "(the query heads share them), not all n_heads")
+                hint = (say("A.judge_a6.3"))
             elif math.isclose(got, expected / 2, rel_tol=1e-9):
-                hint = "count both K and V: the factor 2"
-            raise Fail(f"kv_cache_bytes_per_token must be {expected:g} for {label}; got {got:g}", hint)
+                hint = say("A.judge_a6.4")
+            raise Fail(say("A.judge_a6.5", expected=expected, label=label, got=got), hint)
     mb = float(kvcache.kv_cache_bytes(80, 8, 128, 1, 1, 2)) / 1e6
-    return (f"bytes per token match on {len(cases)} models; LLaMA-2-70B with GQA needs {mb:.2f} MB per token "
-            f"(the lecture's multi-head figure 2.62 MB is 8x too large)")
+    return (say("A.judge_a6.6", n_cases=len(cases), mb=mb))
 
 
 WRONG_A6_ALL_HEADS = """\
@@ -594,10 +582,10 @@ def inputs_a7(rng: np.random.Generator) -> dict[str, Any]:
     x = rng.uniform(-2.0, 2.0, size=40).astype(f32)
     return {
         "cases": [
-            ("x = [-2.0, -0.3, 0.0, 0.26, 0.9, 2.4] with s = 0.25 on INT4 (-7..7)",
+            (say("A.inputs_a7.1"),
              np.array([-2.0, -0.3, 0.0, 0.26, 0.9, 2.4], dtype=f32), 0.25, -7, 7),
-            ("40 values in [-2, 2] with s = 0.1 on INT4 (-7..7)", x, 0.1, -7, 7),
-            ("a 3x8 matrix with s = 0.05 on INT8 (-127..127)",
+            (say("A.inputs_a7.2"), x, 0.1, -7, 7),
+            (say("A.inputs_a7.3"),
              rng.normal(0, 3.0, size=(3, 8)).astype(f32), 0.05, -127, 127),
         ]
     }
@@ -627,37 +615,35 @@ def judge_a7(inputs: Any, result: Any) -> str:
     quant = _quant()
     cases = inputs["cases"]
     if not isinstance(result, list) or len(result) != len(cases):
-        raise Fail(f"results could not be collected; got {describe(result)}")
+        raise Fail(say("A.judge_a7.1", describe_result=describe(result)))
     for (label, x, scale, qmin, qmax), (y, grad) in zip(cases, result):
         raised(y, "fake_quant_ste", label)
         if not (isinstance(y, Arr) and y.kind == "torch"):
-            raise Fail(f"fake_quant_ste must return a torch tensor; got {describe(y)} for {label}")
+            raise Fail(say("A.judge_a7.2", describe_y=describe(y), label=label))
         xt = torch.from_numpy(x.copy()).requires_grad_(True)
         ref = quant.FakeQuantizeSTE.apply(xt, torch.tensor(scale), torch.tensor(0.0), float(qmin), float(qmax))
         upstream = torch.arange(1, ref.numel() + 1, dtype=ref.dtype).reshape(ref.shape)
         ref.backward(upstream)
         if y.value.shape != x.shape or not np.allclose(y.value, ref.detach().numpy(), rtol=1e-6, atol=1e-7):
-            hint = "forward: clamp(round(x / s), qmin, qmax) * s"
+            hint = say("A.judge_a7.3")
             unclamped = np.round(x.astype(np.float64) / scale) * scale
             if y.value.shape == x.shape and np.allclose(y.value, unclamped, atol=1e-6):
-                hint = "clamp the codes to [qmin, qmax] before multiplying by the scale"
-            raise Fail(f"fake_quant_ste(x) must equal dequantize(quantize(x)) in the forward pass for {label}", hint)
+                hint = say("A.judge_a7.4")
+            raise Fail(say("A.judge_a7.5", label=label), hint)
         if grad is None:
-            raise Fail(f"fake_quant_ste must be differentiable (gradients must reach x) for {label}",
-                       "torch.round has zero gradient: use x + (q - x).detach() or a torch.autograd.Function")
+            raise Fail(say("A.judge_a7.6", label=label),
+                       say("A.judge_a7.7"))
         g = as_array(grad, "x.grad")
         expected = xt.grad.numpy()
         if g.shape != x.shape or not np.allclose(g, expected, atol=1e-6):
-            hint = ("straight-through: the gradient is 1 where round(x/s) lies inside [qmin, qmax] and 0 where the "
-                    "clamp cuts (the clamp keeps its true derivative)")
+            hint = (say("A.judge_a7.8"))
             if np.allclose(g, 0):
-                hint = "round() has derivative 0 almost everywhere; the STE replaces it by 1 (pass the gradient through)"
+                hint = say("A.judge_a7.9")
             elif np.allclose(g, upstream.numpy()):
-                hint = "values outside the clipping range must get gradient 0 (mask by qmin <= round(x/s) <= qmax)"
-            raise Fail(f"the gradient of fake_quant_ste must be the clipped straight-through estimator for {label}",
+                hint = say("A.judge_a7.10")
+            raise Fail(say("A.judge_a7.11", label=label),
                        hint)
-    return ("forward = clamp(round(x/s))*s and gradient = 1 inside the range, 0 where clipped, on "
-            f"{len(cases)} inputs (the same as lecture_lib.quant.fake_quantize)")
+    return (say("A.judge_a7.12", n_cases=len(cases)))
 
 
 WRONG_A7_NO_CLIP_MASK = """\
@@ -668,82 +654,82 @@ return x + (q - x).detach()
 # ================================================================================== the table of real mistakes
 _A1 = "w = torch.as_tensor(w, dtype=torch.float32)\n"
 MISTAKES_A1 = (
-    Mistake("divides by 8", WRONG_A1, "did you divide by 8"),
+    Mistake("divides by 8", WRONG_A1, "A.scale_hint_a1.1"),
     Mistake("floor(x + 0.5)", _A1 + "amax = float(w.abs().max())\ns = amax / 7 if amax else 1.0\n"
-            "return torch.clamp(torch.floor(w / s + 0.5), -7, 7).to(torch.int8), s", "rounds every half up"),
+            "return torch.clamp(torch.floor(w / s + 0.5), -7, 7).to(torch.int8), s", "A.rounding_hint.2"),
     Mistake("truncates with .to(int8)", _A1 + "amax = float(w.abs().max())\ns = amax / 7 if amax else 1.0\n"
-            "return torch.clamp(w / s, -7, 7).to(torch.int8), s", "truncates toward zero"),
+            "return torch.clamp(w / s, -7, 7).to(torch.int8), s", "A.rounding_hint.1"),
     Mistake("max(w) instead of max|w|", _A1 + "s = float(w.max()) / 7 if float(w.max()) else 1.0\n"
-            "return torch.clamp(torch.round(w / s), -7, 7).to(torch.int8), s", "take the absolute value"),
+            "return torch.clamp(torch.round(w / s), -7, 7).to(torch.int8), s", "A.scale_hint_a1.3"),
     Mistake("no guard for an all-zero tensor", _A1 + "s = float(w.abs().max()) / 7\n"
-            "return torch.clamp(torch.round(w / s), -7, 7).to(torch.int8), s", "an all-zero tensor needs a usable scale"),
+            "return torch.clamp(torch.round(w / s), -7, 7).to(torch.int8), s", "A.judge_a1.11"),
     Mistake("float codes", "amax = float(w.abs().max())\ns = amax / 7 if amax else 1.0\n"
-            "return torch.clamp(torch.round(w / s), -7, 7), s", "codes must be integers"),
+            "return torch.clamp(torch.round(w / s), -7, 7), s", "A.judge_a1.8"),
 )
 MISTAKES_A2 = (
     Mistake("rounded scale", "return torch.as_tensor(codes).to(torch.float32) * round(scale, 4)",
-            "do not round the scale"),
+            "A.judge_dequantize.6"),
     Mistake("divides by the scale", "return torch.as_tensor(codes).to(torch.float32) / scale",
-            "multiply by the scale, do not divide"),
+            "A.judge_dequantize.8"),
     Mistake("sum instead of mean", "return float((torch.as_tensor(w) - torch.as_tensor(w_hat)).abs().sum())",
-            "it is a mean, not a sum", region=1),
+            "A.judge_mae.4", region=1),
     Mistake("squared error", "return float(((torch.as_tensor(w) - torch.as_tensor(w_hat)) ** 2).mean())",
-            "not the mean squared error", region=1),
-    Mistake("no absolute value", WRONG_A2_MEAN, "errors of opposite signs cancel", region=1),
+            "A.judge_mae.5", region=1),
+    Mistake("no absolute value", WRONG_A2_MEAN, "A.judge_mae.2", region=1),
 )
 _A3 = "w = torch.as_tensor(w, dtype=torch.float32)\n"
 MISTAKES_A3 = (
     Mistake("range not widened to include 0", _A3 + "lo, hi = w.amin(dim=1), w.amax(dim=1)\n"
             "s = torch.where(hi > lo, (hi - lo) / 255, torch.ones_like(hi))\nz = torch.round(-lo / s)\n"
             "return torch.clamp(torch.round(w / s[:, None]) + z[:, None], 0, 255).to(torch.uint8), s, z",
-            "widen the range to include 0"),
+            "A.judge_a3.10"),
     Mistake("codes from (w - min) / s", _A3 + "lo = w.amin(dim=1).clamp(max=0)\nhi = w.amax(dim=1).clamp(min=0)\n"
             "s = torch.where(hi > lo, (hi - lo) / 255, torch.ones_like(hi))\nz = torch.round(-lo / s)\n"
             "return torch.clamp(torch.round((w - lo[:, None]) / s[:, None]), 0, 255).to(torch.uint8), s, z",
-            "so that w = 0 maps exactly"),
+            "A.judge_a3.21"),
     Mistake("divides by 256", _A3 + "lo = w.amin(dim=1).clamp(max=0)\nhi = w.amax(dim=1).clamp(min=0)\n"
             "s = torch.where(hi > lo, (hi - lo) / 256, torch.ones_like(hi))\nz = torch.round(-lo / s)\n"
             "return torch.clamp(torch.round(w / s[:, None]) + z[:, None], 0, 255).to(torch.uint8), s, z",
-            "so divide by 255"),
-    Mistake("one scale for the whole tensor", WRONG_A3_PER_TENSOR, "must have one value per output channel"),
+            "A.judge_a3.14"),
+    Mistake("one scale for the whole tensor", WRONG_A3_PER_TENSOR, "A.per_row.1"),
     Mistake("reduced over the wrong dim", _A3 + "lo = w.amin(dim=0).clamp(max=0)\nhi = w.amax(dim=0).clamp(min=0)\n"
             "s = torch.where(hi > lo, (hi - lo) / 255, torch.ones_like(hi))\nz = torch.round(-lo / s)\n"
-            "return torch.clamp(torch.round(w / s) + z, 0, 255).to(torch.uint8), s, z", "not dim=0"),
+            "return torch.clamp(torch.round(w / s) + z, 0, 255).to(torch.uint8), s, z", "A.per_row.4"),
 )
 _A4 = "c = torch.as_tensor(codes).reshape(-1).to(torch.int16)\nif c.numel() % 2:\n    c = torch.cat([c, c.new_zeros(1)])\n"
 MISTAKES_A4 = (
-    Mistake("first code in the high nibble", WRONG_A4_HIGH_FIRST, "the FIRST code of each pair goes into the LOW nibble"),
+    Mistake("first code in the high nibble", WRONG_A4_HIGH_FIRST, "A.pack_hint.1"),
     Mistake("offset c + 8 instead of two's complement", _A4 + "nib = (c + 8).reshape(-1, 2)\n"
-            "return (nib[:, 0] | (nib[:, 1] << 4)).to(torch.uint8)", "not c + 8"),
+            "return (nib[:, 0] | (nib[:, 1] << 4)).to(torch.uint8)", "A.pack_hint.2"),
     Mistake("no sign extension", "p = torch.as_tensor(packed).reshape(-1).to(torch.int16)\n"
             "return torch.stack([p & 0xF, p >> 4], dim=1).reshape(-1)[:n].to(torch.int8)",
-            "sign-extend: nibbles 8..15", region=1),
+            "A.judge_a4.7", region=1),
     Mistake("padding nibble kept", "p = torch.as_tensor(packed).reshape(-1).to(torch.int16)\n"
             "nib = torch.stack([p & 0xF, p >> 4], dim=1).reshape(-1)\n"
-            "return torch.where(nib >= 8, nib - 16, nib).to(torch.int8)", "return exactly n =", region=1),
+            "return torch.where(nib >= 8, nib - 16, nib).to(torch.int8)", "A.judge_a4.8", region=1),
 )
 _A5 = "s, e, m = code >> 7, (code >> 3) & 0xF, code & 0x7\nsign = -1.0 if s else 1.0\n"
 MISTAKES_A5 = (
-    Mistake("no subnormals", WRONG_A5_NO_SUBNORMAL, "exponent field 0 is subnormal"),
+    Mistake("no subnormals", WRONG_A5_NO_SUBNORMAL, "A.e4m3_hint.1"),
     Mistake("exponent bias 8", _A5 + "if e == 15 and m == 7:\n    return float('nan')\nif e == 0:\n"
             "    return sign * 2.0 ** -6 * (m / 8)\nreturn sign * 2.0 ** (e - 8) * (1 + m / 8)",
-            "the E4M3 exponent bias is 7"),
+            "A.e4m3_hint.2"),
     Mistake("IEEE infinities at the top exponent", _A5 + "if e == 15:\n    return float('nan') if m == 7 else sign * float('inf')\n"
             "if e == 0:\n    return sign * 2.0 ** -6 * (m / 8)\nreturn sign * 2.0 ** (e - 7) * (1 + m / 8)",
-            "E4M3FN has no infinity"),
+            "A.e4m3_hint.4"),
     Mistake("sign bit ignored", "e, m = (code >> 3) & 0xF, code & 0x7\nif e == 15 and m == 7:\n    return float('nan')\n"
-            "if e == 0:\n    return 2.0 ** -6 * (m / 8)\nreturn 2.0 ** (e - 7) * (1 + m / 8)", "bit 7 is the sign"),
+            "if e == 0:\n    return 2.0 ** -6 * (m / 8)\nreturn 2.0 ** (e - 7) * (1 + m / 8)", "A.e4m3_hint.5"),
 )
 MISTAKES_A6 = (
-    Mistake("all query heads cached", WRONG_A6_ALL_HEADS, "only the n_kv_heads key/value heads are cached"),
-    Mistake("K only (no factor 2)", "return layers * n_kv_heads * head_dim * bytes_per_value", "the factor 2"),
+    Mistake("all query heads cached", WRONG_A6_ALL_HEADS, "A.judge_a6.3"),
+    Mistake("K only (no factor 2)", "return layers * n_kv_heads * head_dim * bytes_per_value", "A.judge_a6.4"),
 )
 MISTAKES_A7 = (
-    Mistake("gradient not masked where clipped", WRONG_A7_NO_CLIP_MASK, "must get gradient 0"),
+    Mistake("gradient not masked where clipped", WRONG_A7_NO_CLIP_MASK, "A.judge_a7.10"),
     Mistake("no straight-through (plain round)", "return torch.clamp(torch.round(x / scale), qmin, qmax) * scale",
-            "round() has derivative 0 almost everywhere"),
+            "A.judge_a7.9"),
     Mistake("no clamp in the forward pass", "q = torch.round(x / scale) * scale\nreturn x + (q - x).detach()",
-            "clamp the codes to [qmin, qmax] before multiplying"),
+            "A.judge_a7.4"),
 )
 
 QUESTIONS = [

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .core import Fail, Mistake, Question, as_number, describe, raised
+from .judge_messages import say
 from .probe_runtime import Raised, call, get_function
 
 __all__ = ["QUESTIONS"]
@@ -64,20 +65,20 @@ def judge_c1(inputs: Any, result: Any) -> str:
         got = as_number(r, "budget_minutes(...)")
         want = slo.error_budget_time(s, d * slo.DAY) / slo.MINUTE
         if not _close(got, want, 1e-7):
-            hint = "budget = (1 - slo) x the period; the period in minutes is days x 24 x 60"
+            hint = say("C.judge_c1.1")
             if _close(got, want / 60, 1e-7):
-                hint = "that is hours: multiply by 60 for minutes"
+                hint = say("C.judge_c1.2")
             elif _close(got, want * 60, 1e-7):
-                hint = "that is seconds: divide by 60 for minutes"
+                hint = say("C.judge_c1.3")
             elif _close(got, s * d * 1440, 1e-7):
-                hint = "the budget is the *failing* fraction, 1 - slo, not slo"
-            raise Fail(f"budget_minutes(slo={s}, days={d}) must be (1 - slo) * days * 1440 = {want:.6g}; got {got:.6g}",
+                hint = say("C.judge_c1.4")
+            raise Fail(say("C.judge_c1.5", s=s, d=d, want=want, got=got),
                        hint)
     for s, b in zip(inputs["bad"], result["bad"]):
         if b != "ValueError":
-            raise Fail(f"budget_minutes({s}) must raise ValueError (slo must be a fraction in (0, 1)); got {b}",
-                       "check 0 < slo < 1 first and raise ValueError naming the allowed range (99.9 is a percent)")
-    return f"budget_minutes matches on {len(inputs['cases'])} cases: 99 % over 30 days = 432 min, 99.9 % = 43.2 min"
+            raise Fail(say("C.judge_c1.6", s=s, b=b),
+                       say("C.judge_c1.7"))
+    return say("C.judge_c1.8", n_inputs_cases=len(inputs['cases']))
 
 
 WRONG_C1 = """\
@@ -126,22 +127,20 @@ def judge_c2(inputs: Any, result: Any) -> str:
         got = as_number(b, "burn_rate(...)")
         want = slo.burn_rate(e, s)
         if not _close(got, want, 1e-7):
-            hint = "burn rate = error_rate / (1 - slo)"
+            hint = say("C.judge_c2.1")
             if _close(got, e / s, 1e-7):
-                hint = "divide by the budget 1 - slo, not by slo"
-            raise Fail(f"burn_rate({label}) must be {want:.6g}; got {got:.6g}", hint)
+                hint = say("C.judge_c2.2")
+            raise Fail(say("C.judge_c2.3", label=label, want=want, got=got), hint)
         raised(fired, "alerts_firing", label)
         rows = slo.alert_table(s, e)
         expected = sorted(str(r["alert"]) for r in rows if r["fires"])
         if not isinstance(fired, list) or fired != expected:
-            hint = ("fast burn fires at burn >= 14.4, medium burn at >= 6, slow burn at >= 1 (a constant rate "
-                    "fills both windows of each alert)")
+            hint = (say("C.judge_c2.4"))
             if isinstance(fired, list) and len(expected) > 1 and len(fired) == 1 and fired[0] in expected:
-                hint = ("every alert whose threshold the burn reaches fires, not only the most severe one "
-                        "(a fast burn is also a medium and a slow burn)")
-            raise Fail(f"alerts_firing({label}) must list {expected} (burn {want:.4g}); got "
-                       f"{describe(fired) if not isinstance(fired, list) else fired}", hint)
-    return "burn rates and firing alerts match lecture_lib.slo on " + f"{len(inputs['cases'])} cases"
+                hint = (say("C.judge_c2.5"))
+            raise Fail(say("C.judge_c2.6", label=label, expected=expected, want=want,
+                           value4=describe(fired) if not isinstance(fired, list) else fired), hint)
+    return say("C.judge_c2.7", n_inputs_cases=len(inputs['cases']))
 
 
 WRONG_C2 = """\
@@ -183,17 +182,16 @@ def judge_c3(inputs: Any, result: Any) -> str:
         if not _close(got, want, 1e-9):
             rank = q * c[-1]
             j = next(i for i, v in enumerate(c) if v >= rank)
-            hint = "rank = q * total; first bucket with cumulative count >= rank; interpolate linearly inside it"
+            hint = say("C.judge_c3.1")
             if j == 0 and (not math.isfinite(got) or _close(got, 0.0)):
-                hint = ("the lowest bucket starts at 0: for j = 0 use lower = 0 and below = 0 (in Python "
-                        "upper_bounds[j - 1] is then the LAST bound, +Inf)")
+                hint = (say("C.judge_c3.2"))
             elif math.isinf(got):
-                hint = "if the rank falls into the +Inf bucket, return the largest finite bound"
+                hint = say("C.judge_c3.3")
             elif j < len(b) - 1 and _close(got, b[j], 1e-9):
-                hint = "interpolate inside the bucket instead of returning its upper bound"
-            raise Fail(f"histogram_quantile({label}) must be {want:.6g}; got {got:.6g}", hint)
+                hint = say("C.judge_c3.4")
+            raise Fail(say("C.judge_c3.5", label=label, want=want, got=got), hint)
     first = as_number(result[0], "histogram_quantile(...)")
-    return f"matches Prometheus's histogram_quantile on {len(result)} histograms (the first: p99 = {first:.6g} s)"
+    return say("C.judge_c3.6", n_result=len(result), first=first)
 
 
 WRONG_C3 = """\
@@ -239,24 +237,24 @@ def judge_c4(inputs: Any, result: Any) -> str:
         got = as_number(r, "littles_law_latency(...)")
         want = queueing.littles_law(L=L, arrival_rate=lam)
         if not _close(got, want, 1e-9):
-            hint = "L = lambda W, so W = L / lambda"
+            hint = say("C.judge_c4.1")
             if _close(got, lam / L, 1e-9) or _close(got, L * lam, 1e-9):
-                hint = "solve L = lambda * W for W: W = L / lambda (seconds)"
-            raise Fail(f"littles_law_latency({L:.4g}, {lam:.4g}) must be {want:.6g} s; got {got:.6g}", hint)
+                hint = say("C.judge_c4.2")
+            raise Fail(say("C.judge_c4.3", L=L, lam=lam, want=want, got=got), hint)
     for (lam, mu), r in zip(inputs["mm1"], result["mm1"]):
         raised(r, "mm1_in_system", f"arrival_rate={lam:.4g}, service_rate={mu:.4g}")
         got = as_number(r, "mm1_in_system(...)")
         ref = queueing.mm1(lam, mu)
         if not _close(got, ref.L, 1e-9):
-            hint = "L = rho / (1 - rho) with rho = arrival_rate / service_rate"
+            hint = say("C.judge_c4.4")
             if _close(got, ref.Lq, 1e-9):
-                hint = "that is Lq, the number *waiting*; L counts the one in service too: rho / (1 - rho)"
-            raise Fail(f"mm1_in_system({lam:.4g}, {mu:.4g}) must be L = {ref.L:.6g}; got {got:.6g}", hint)
+                hint = say("C.judge_c4.5")
+            raise Fail(say("C.judge_c4.6", lam=lam, mu=mu, ref_l=ref.L, got=got), hint)
     for (lam, mu), u in zip(inputs["unstable"], result["unstable"]):
         if u != "ValueError":
-            raise Fail(f"mm1_in_system({lam}, {mu}) must raise ValueError (rho >= 1: no steady state); got {u}",
-                       "check arrival_rate < service_rate first")
-    return "Little's law and the M/M/1 L match lecture_lib.queueing (L = 2.33 at rho 0.7, 9.0 at rho 0.9)"
+            raise Fail(say("C.judge_c4.7", lam=lam, mu=mu, u=u),
+                       say("C.judge_c4.8"))
+    return say("C.judge_c4.9")
 
 
 WRONG_C4 = """\
@@ -288,14 +286,14 @@ def judge_c5(inputs: Any, result: Any) -> str:
         got = as_number(r, "cases_needed(...)")
         want = stats.cases_needed(p, d)
         if got != want:
-            hint = "the smallest integer n with (1 - p)**n <= delta: n = ceil(log(delta) / log(1 - p))"
+            hint = say("C.judge_c5.1")
             bound = math.log(d) / math.log1p(-p)
             if got == round(bound) or got == math.floor(bound):
-                hint = "round *up* (math.ceil): with one case fewer the confidence is below 1 - delta"
+                hint = say("C.judge_c5.2")
             elif abs(got - math.log(1 / d) / p) < 1:
-                hint = "ln(1/delta)/p is only an approximation for small p; use log(delta)/log(1 - p)"
-            raise Fail(f"cases_needed(p={p:.4g}, delta={d:.4g}) must be {want}; got {got:g}", hint)
-    return f"cases_needed matches on {len(result)} cases (p = 0.01, delta = 0.05 needs {stats.cases_needed(0.01, 0.05)}, not 298)"
+                hint = say("C.judge_c5.3")
+            raise Fail(say("C.judge_c5.4", p=p, d=d, want=want, got=got), hint)
+    return say("C.judge_c5.5", n_result=len(result), value2=stats.cases_needed(0.01, 0.05))
 
 
 WRONG_C5 = """\
@@ -331,26 +329,25 @@ def judge_c6(inputs: Any, result: Any) -> str:
         got = as_number(r, "cohens_d(...)")
         want = stats.cohens_d(x, y)
         if not _close(got, want, 1e-7):
-            hint = "d = (mean(x) - mean(y)) / s_p, s_p = sqrt(((n1-1) s1^2 + (n2-1) s2^2) / (n1 + n2 - 2))"
+            hint = say("C.judge_c6.1")
             unweighted = (x.mean() - y.mean()) / math.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2)
             if _close(got, -want, 1e-7):
-                hint = "the sign: mean(x) - mean(y)"
+                hint = say("C.judge_c6.2")
             elif _close(got, unweighted, 1e-7):
-                hint = "weight each variance by its degrees of freedom (n - 1); a plain average of the two " \
-                       "variances is only right for equal sizes"
+                hint = say("C.judge_c6.3")
             elif _close(got, (x.mean() - y.mean()) / math.sqrt((x.size * x.var() + y.size * y.var())
                                                                / (x.size + y.size)), 1e-7):
-                hint = "use the sample variances (ddof=1, divide by n - 1) and the pooled n1 + n2 - 2"
-            raise Fail(f"cohens_d for {label} must be {want:.6g}; got {got:.6g}", hint)
+                hint = say("C.judge_c6.4")
+            raise Fail(say("C.judge_c6.5", label=label, want=want, got=got), hint)
     for v, r in zip(inputs["labels"], result["labels"]):
         raised(r, "effect_label", f"d={v}")
         want = stats.effect_size_label(v)
         if r != want:
-            hint = "Cohen: |d| < 0.2 negligible, < 0.5 small, < 0.8 medium, else large"
+            hint = say("C.judge_c6.6")
             if v < 0 and r == "negligible":
-                hint = "label the size |d|: a negative d of the same size gets the same label"
-            raise Fail(f"effect_label({v}) must be {want!r}; got {r!r}", hint)
-    return f"Cohen's d matches scipy-checked lecture_lib.stats on {len(result['d'])} pairs; labels follow Cohen (0.2/0.5/0.8)"
+                hint = say("C.judge_c6.7")
+            raise Fail(say("C.judge_c6.8", v=v, want=want, r=r), hint)
+    return say("C.judge_c6.9", n_result_d=len(result['d']))
 
 
 WRONG_C6 = """\
@@ -360,55 +357,55 @@ return float((x.mean() - y.mean()) / math.sqrt((x.var(ddof=1) + y.var(ddof=1)) /
 
 
 MISTAKES_C1 = (
-    Mistake("hours instead of minutes", WRONG_C1, "that is hours"),
+    Mistake("hours instead of minutes", WRONG_C1, "C.judge_c1.2"),
     Mistake("seconds instead of minutes", "if not 0 < slo < 1:\n    raise ValueError('slo must be in (0, 1)')\n"
-            "return (1 - slo) * days * 24 * 3600", "that is seconds"),
+            "return (1 - slo) * days * 24 * 3600", "C.judge_c1.3"),
     Mistake("slo instead of 1 - slo", "if not 0 < slo < 1:\n    raise ValueError('slo must be in (0, 1)')\n"
-            "return slo * days * 24 * 60", "not slo"),
-    Mistake("no check of the slo", "return (1 - slo) * days * 24 * 60", "check 0 < slo < 1 first"),
+            "return slo * days * 24 * 60", "C.judge_c1.4"),
+    Mistake("no check of the slo", "return (1 - slo) * days * 24 * 60", "C.judge_c1.7"),
 )
 MISTAKES_C2 = (
-    Mistake("divides by slo", WRONG_C2, "not by slo"),
+    Mistake("divides by slo", WRONG_C2, "C.judge_c2.2"),
     Mistake("only the most severe alert", "burn = burn_rate(error_rate, slo)\n"
             "for name, t in (('fast burn', 14.4), ('medium burn', 6.0), ('slow burn', 1.0)):\n"
-            "    if burn >= t:\n        return [name]\nreturn []", "not only the most severe one", region=1),
+            "    if burn >= t:\n        return [name]\nreturn []", "C.judge_c2.5", region=1),
 )
 MISTAKES_C3 = (
-    Mistake("no interpolation", WRONG_C3, "interpolate inside the bucket"),
+    Mistake("no interpolation", WRONG_C3, "C.judge_c3.4"),
     Mistake("+Inf returned", "rank = q * cumulative_counts[-1]\n"
             "j = next(i for i, c in enumerate(cumulative_counts) if c >= rank)\n"
             "lower = upper_bounds[j - 1] if j > 0 else 0.0\nbelow = cumulative_counts[j - 1] if j > 0 else 0.0\n"
             "if math.isinf(upper_bounds[j]):\n    return upper_bounds[j]\n"
             "return lower + (upper_bounds[j] - lower) * (rank - below) / (cumulative_counts[j] - below)",
-            "return the largest finite bound"),
+            "C.judge_c3.3"),
     Mistake("upper_bounds[j - 1] at j = 0", "rank = q * cumulative_counts[-1]\n"
             "j = next(i for i, c in enumerate(cumulative_counts) if c >= rank)\n"
             "if math.isinf(upper_bounds[j]):\n    return upper_bounds[j - 1]\n"
             "lower, below = upper_bounds[j - 1], cumulative_counts[j - 1]\n"
             "return lower + (upper_bounds[j] - lower) * (rank - below) / (cumulative_counts[j] - below)",
-            "the lowest bucket starts at 0"),
+            "C.judge_c3.2"),
 )
 MISTAKES_C4 = (
-    Mistake("lambda / L", WRONG_C4, "solve L = lambda * W for W"),
+    Mistake("lambda / L", WRONG_C4, "C.judge_c4.2"),
     Mistake("Lq instead of L", "rho = arrival_rate / service_rate\nif rho >= 1:\n    raise ValueError('rho >= 1')\n"
-            "return rho ** 2 / (1 - rho)", "that is Lq", region=1),
+            "return rho ** 2 / (1 - rho)", "C.judge_c4.5", region=1),
     Mistake("no check of rho", "rho = arrival_rate / service_rate\nreturn rho / (1 - rho)",
-            "check arrival_rate < service_rate first", region=1),
+            "C.judge_c4.8", region=1),
 )
 MISTAKES_C5 = (
-    Mistake("rounded to nearest", WRONG_C5, "round *up*"),
-    Mistake("the small-p approximation", "return math.ceil(math.log(1 / delta) / p)", "only an approximation"),
+    Mistake("rounded to nearest", WRONG_C5, "C.judge_c5.2"),
+    Mistake("the small-p approximation", "return math.ceil(math.log(1 / delta) / p)", "C.judge_c5.3"),
 )
 MISTAKES_C6 = (
-    Mistake("plain average of the variances", WRONG_C6, "weight each variance by its degrees of freedom"),
+    Mistake("plain average of the variances", WRONG_C6, "C.judge_c6.3"),
     Mistake("y - x", "x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)\nn1, n2 = x.size, y.size\n"
             "sp2 = ((n1 - 1) * x.var(ddof=1) + (n2 - 1) * y.var(ddof=1)) / (n1 + n2 - 2)\n"
-            "return float((y.mean() - x.mean()) / math.sqrt(sp2))", "the sign: mean(x) - mean(y)"),
+            "return float((y.mean() - x.mean()) / math.sqrt(sp2))", "C.judge_c6.2"),
     Mistake("population variances", "x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)\n"
             "n1, n2 = x.size, y.size\nsp2 = (n1 * x.var() + n2 * y.var()) / (n1 + n2)\n"
-            "return float((x.mean() - y.mean()) / math.sqrt(sp2))", "use the sample variances (ddof=1"),
+            "return float((x.mean() - y.mean()) / math.sqrt(sp2))", "C.judge_c6.4"),
     Mistake("label without |d|", "if d < 0.2:\n    return 'negligible'\nif d < 0.5:\n    return 'small'\n"
-            "if d < 0.8:\n    return 'medium'\nreturn 'large'", "label the size |d|", region=1),
+            "if d < 0.8:\n    return 'medium'\nreturn 'large'", "C.judge_c6.7", region=1),
 )
 
 QUESTIONS = [

@@ -33,7 +33,15 @@ _MAX_DEPTH = 12
 
 
 class MissingName(Exception):
-    """The learner's namespace has no callable with the required name."""
+    """The learner's namespace has no callable with the required name.
+
+    ``why`` is ``"undefined"`` or ``"not_callable"`` (``got``: the type found), so the grader can say it in the
+    notebook's language; the English message is the exception's text.
+    """
+
+    def __init__(self, message: str, name: str = "", why: str = "", got: str = "") -> None:
+        super().__init__(message)
+        self.name, self.why, self.got = name, why, got
 
 
 class Raised:
@@ -81,10 +89,12 @@ class Opaque:
 def get_function(ns: Any, name: str) -> Any:
     """The learner's callable ``name`` from ``ns``; raises :class:`MissingName` naming what is wrong."""
     if name not in ns:
-        raise MissingName(f"{name} is not defined (did the cell that defines it run without an error?)")
+        raise MissingName(f"{name} is not defined (did the cell that defines it run without an error?)", name,
+                          "undefined")
     obj = ns[name]
     if not callable(obj):
-        raise MissingName(f"{name} must be a function; got a {type(obj).__name__}")
+        raise MissingName(f"{name} must be a function; got a {type(obj).__name__}", name, "not_callable",
+                          type(obj).__name__)
     return obj
 
 
@@ -238,13 +248,14 @@ def run(probe: Any, ns: Any, inputs: Any) -> dict[str, Any]:
         value = encode(probe(ns, inputs))
         return {"status": "ok", "value": value}
     except MissingName as err:
-        return {"status": "missing", "message": str(err)}
+        return {"status": "missing", "message": str(err), "why": err.why, "name": err.name, "got": err.got}
     except NotImplementedError as err:
         return {"status": "not_attempted", "message": f"NotImplementedError: {err}"}
     except KeyboardInterrupt:
-        return {"status": "interrupted", "message": "interrupted (does the code loop forever?)"}
+        return {"status": "interrupted", "message": "interrupted (does the code loop forever?)", "why": "interrupted"}
     except SystemExit as err:
-        return {"status": "error", "message": f"SystemExit({err.code!r}): the code called sys.exit() or exit()"}
+        return {"status": "error", "message": f"SystemExit({err.code!r}): the code called sys.exit() or exit()",
+                "why": "exit", "got": repr(err.code)}
     except BaseException as err:  # noqa: BLE001 - the envelope reports everything
         return {"status": "error", "message": _describe(err)}
 

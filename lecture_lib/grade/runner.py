@@ -24,8 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from lecture_lib.i18n import language
+
 from . import probe_runtime
 from .core import Outcome, Question, evaluate, questions_for
+from .judge_messages import say, speaking
 from .kernel import LearnerKernel
 
 #: Notebook metadata key naming the part: ``metadata["lecture26"]["part"] == "A"``.
@@ -130,8 +133,10 @@ def parse_envelope(stdout: str, nonce: str) -> Any:
         return None
 
 
-def grade_notebook(path: str | Path, *, timeout: float = 60.0, seed: int | None = None) -> NotebookReport:
-    """Execute one notebook in a fresh kernel and score every question of its part."""
+def grade_notebook(path: str | Path, *, timeout: float = 60.0, seed: int | None = None,
+                   lang: str | None = None) -> NotebookReport:
+    """Execute one notebook in a fresh kernel and score every question of its part; the judges speak ``lang``
+    (default: the notebook's, :func:`lecture_lib.i18n.language`)."""
     start = time.monotonic()
     report = NotebookReport(path=str(path))
     nb_path = Path(path)
@@ -158,7 +163,7 @@ def grade_notebook(path: str | Path, *, timeout: float = 60.0, seed: int | None 
     try:
         kernel.run_notebook()
         for q in questions:
-            report.outcomes.append(_grade_question(kernel, q, rng, timeout))
+            report.outcomes.append(_grade_question(kernel, q, rng, timeout, language(nb_path) if lang is None else lang))
     finally:
         kernel.close()
     report.notes = kernel.notes
@@ -166,23 +171,23 @@ def grade_notebook(path: str | Path, *, timeout: float = 60.0, seed: int | None 
     return report
 
 
-def _grade_question(kernel: LearnerKernel, q: Question, rng: np.random.Generator, timeout: float) -> Outcome:
-    inputs = q.make_inputs(np.random.default_rng(rng.integers(2**63)))
+def _grade_question(kernel: LearnerKernel, q: Question, rng: np.random.Generator, timeout: float,
+                    lang: str = "en") -> Outcome:
+    with speaking(lang):
+        inputs = q.make_inputs(np.random.default_rng(rng.integers(2**63)))
     nonce = secrets.token_hex(16)
     limit = timeout if q.timeout is None else q.timeout
     result = kernel.probe(probe_cell(q, inputs, nonce), limit)
-    if result.status in ("timeout", "hung"):
-        return Outcome(q.id, 0, q.points, "timeout",
-                       f"no answer within {limit:g} s (does the code loop forever?); it was interrupted")
-    if result.status in ("died", "exited"):
-        how = "called exit() or quit()" if result.status == "exited" else "crashed the kernel (os._exit, a segfault ...)"
-        return Outcome(q.id, 0, q.points, "died", f"this question's code {how}; the kernel was restarted")
-    envelope = parse_envelope(result.stdout, nonce)
-    if envelope is None:
-        detail = f": {result.error}" if result.error else ""
-        return Outcome(q.id, 0, q.points, "error",
-                       f"the grader's probe produced no result (was print, sys.stdout or exec replaced?){detail}")
-    return evaluate(q, inputs, envelope)
+    with speaking(lang):
+        if result.status in ("timeout", "hung"):
+            return Outcome(q.id, 0, q.points, "timeout", say("core.runner.timeout", limit=limit))
+        if result.status in ("died", "exited"):
+            return Outcome(q.id, 0, q.points, "died", say(f"core.runner.{result.status}"))
+        envelope = parse_envelope(result.stdout, nonce)
+        if envelope is None:
+            detail = f": {result.error}" if result.error else ""
+            return Outcome(q.id, 0, q.points, "error", say("core.runner.no_result", detail=detail))
+    return evaluate(q, inputs, envelope, lang)
 
 
 def _source(cell: Any) -> str:
