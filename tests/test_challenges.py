@@ -5,6 +5,7 @@ and a naive baseline reaches at most bronze; the learner's decisions are re-scor
 
 from __future__ import annotations
 
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import nbformat
 import numpy as np
 import pytest
+import torch
 
 from lecture_lib import serving, slo
 from lecture_lib.grade import challenges as ch
@@ -23,6 +25,7 @@ from lecture_lib.grade.runner import grade_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = {
+    "A": "partA_quantization",
     "B": "partB_distillation_speculative", "C": "partC_production_python", "D": "partD_distributed_inference",
 }
 SEEDS = (11, 12, 13, 14, 15)
@@ -84,6 +87,57 @@ def test_hint_and_solution_speak_about_the_challenge_without_its_code(part, caps
     out = capsys.readouterr().out
     assert f"{qid} hint 3/3" in out and "no reference code in the package" in out
     assert "BEGIN SOLUTION" not in out and "def " not in out
+
+
+# ------------------------------------------------------------------------------------------------ Part A
+def _rtn_asymmetric(model, group=128):
+    """The naive baseline: per group of ``group`` columns, min..max on the 8 codes, round to nearest (the code of
+    the groups-of-32 mistake with another group size)."""
+    ns = {"torch": torch}
+    body = ch.SMALL_GROUPS_A.replace("-1, 32)", f"-1, {group})")
+    exec("def quantize(model):\n" + textwrap.indent(body, "    "), ns)  # noqa: S102 - our own code
+    return ns["quantize"](model)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_a_round_to_nearest_reaches_bronze_only(seed):
+    o = outcome("A", {"quantize_teacher": _rtn_asymmetric}, seed)
+    assert (o.status, o.points) == ("passed", 1), o.message
+    assert o.message.startswith("bronze: perplexity +")
+
+
+def test_a_bits_count_codes_scales_and_zero_points():
+    # one layer [4, 256]: groups of 128 -> 3 + 32/128 bits; of 64 -> 3.5; a whole row -> 3.125
+    assert ch.a_bits_per_weight([(4, 256, 2)]) == 3.25
+    assert ch.a_bits_per_weight([(4, 256, 4)]) == 3.5
+    assert ch.a_bits_per_weight([(4, 256, 1), (4, 256, 2)]) == pytest.approx(3.1875)
+    codes = np.array([[0, 7, 3, 4]])
+    np.testing.assert_allclose(ch.a_dequantize(codes, np.array([[0.5, 2.0]]), np.array([[1.0, 4.0]])),
+                               [[-0.5, 3.0, -2.0, 0.0]])
+
+
+@pytest.mark.parametrize("change,words", [
+    (lambda r: {k: v for k, v in r.items() if k != "lm_head"}, "missing lm_head"),
+    (lambda r: {**r, "lm_head": (r["lm_head"][0].to(torch.int64) - 4, *r["lm_head"][1:])}, "must lie in 0..7"),
+    (lambda r: {**r, "lm_head": (r["lm_head"][0].float(), *r["lm_head"][1:])}, "integer tensor"),
+    (lambda r: {**r, "lm_head": (r["lm_head"][0], r["lm_head"][1][:, :1].repeat(1, 3), r["lm_head"][2])}, "shape"),
+    (lambda r: {**r, "lm_head": r["lm_head"][:2]}, "(codes, scale, zero)"),
+    (lambda r: {**r, "lm_head": (r["lm_head"][0], r["lm_head"][1] * 1e6, r["lm_head"][2])}, "finite in float16"),
+    (lambda r: [1, 2], "must return a dict"),
+])
+def test_a_bad_results_fail_clearly(change, words):
+    base = _rtn_asymmetric
+
+    def quantize_teacher(model):
+        return change(base(model))
+
+    o = outcome("A", {"quantize_teacher": quantize_teacher}, 0)
+    assert (o.status, o.points) == ("failed", 0) and words in o.message, o.message
+
+
+def test_a_over_the_size_budget_scores_zero():
+    o = outcome("A", {"quantize_teacher": lambda model: _rtn_asymmetric(model, 64)}, 0)
+    assert (o.status, o.points) == ("failed", 0) and "3.500 bits per weight" in o.message, o.message
 
 
 # ------------------------------------------------------------------------------------------------ Part B

@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .core import Fail, Mistake, Question, Scored, describe, plain
+from .core import Fail, Mistake, Question, Scored, as_array, describe, plain
 from .probe_runtime import Raised, call, get_function
 
 __all__ = ["CHALLENGES", "TIER_NAMES", "tier_of"]
@@ -301,6 +301,146 @@ def judge_b_challenge(inputs: Any, result: Any) -> Any:
     return _verdict(tier, figure, bars)
 
 
+# ============================================================================================= A-challenge
+#: Part A: perplexity increase (%) of the 3-bit teacher over the float teacher on held-out text (lower is better).
+A_THRESHOLDS = (25.0, 14.0, 9.0)
+A_BITS = 3
+A_BUDGET = 3.25          # bits per weight at most, codes and every scale and zero point (16 bits each) counted
+A_WINDOWS = 24           # held-out windows of the validation text
+A_CHARS = 512            # characters per window
+
+
+def _a_linears(model: Any) -> dict[str, Any]:
+    """The model's Linear layers by name (what the challenge quantizes)."""
+    import torch
+
+    return {name: m for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+
+
+def inputs_a_challenge(rng: np.random.Generator) -> dict[str, Any]:
+    """Held-out text: the start of 24 random 512-character windows of the validation split (the quantizer never
+    sees them; only the judge reads the text)."""
+    from lecture_lib import tinylm
+
+    n = len(tinylm.validation_text())
+    return {"starts": [int(x) for x in rng.integers(0, n - A_CHARS, A_WINDOWS)]}
+
+
+def probe_a_challenge(ns: Any, inputs: Any) -> Any:
+    import torch
+
+    from lecture_lib import tinylm
+
+    f = get_function(ns, "quantize_teacher")
+    torch.set_num_threads(1)
+    out = call(f, tinylm.load("teacher"))
+    if not isinstance(out, dict):
+        return out
+    small = {}
+    for name, entry in out.items():  # integer codes travel as uint8 when they fit (the judge checks the range)
+        if isinstance(entry, (tuple, list)) and entry and isinstance(entry[0], torch.Tensor):
+            codes = entry[0].detach()
+            if not codes.dtype.is_floating_point and codes.numel() and 0 <= int(codes.min()) and int(codes.max()) < 256:
+                codes = codes.to(torch.uint8)
+            entry = (codes, *entry[1:])
+        small[str(name)] = entry
+    return small
+
+
+def a_dequantize(codes: np.ndarray, scale: np.ndarray, zero: np.ndarray) -> np.ndarray:
+    """``w = scale * (codes - zero)`` group by group: codes [out, in], scale and zero [out, in / g] (g = the group
+    size, consecutive input columns); scale and zero are rounded to float16 first (that is how they are stored)."""
+    out, cols = codes.shape
+    g = cols // scale.shape[1]
+    s = scale.astype(np.float16).astype(np.float64)
+    z = zero.astype(np.float16).astype(np.float64)
+    w = (codes.reshape(out, cols // g, g).astype(np.float64) - z[..., None]) * s[..., None]
+    return w.reshape(out, cols)
+
+
+def a_bits_per_weight(shapes: Sequence[tuple[int, int, int]]) -> float:
+    """Bits per weight of (out, in, groups per row) layers: 3 per code plus 16 per scale and per zero point."""
+    weights = sum(o * i for o, i, _ in shapes)
+    return (A_BITS * weights + 2 * 16 * sum(o * g for o, _, g in shapes)) / weights
+
+
+def a_challenge_score(inputs: Any, weights: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Perplexity of the teacher with ``weights`` put in its Linear layers, and of the float teacher, on the
+    held-out windows (geometric mean over windows of equal length = perplexity over all their characters)."""
+    import copy
+
+    import torch
+
+    from lecture_lib import tinylm
+
+    text = tinylm.validation_text()
+    windows = [text[s:s + A_CHARS] for s in inputs["starts"]]
+    teacher = _teacher()
+    quantized = copy.deepcopy(teacher)
+    for name, m in _a_linears(quantized).items():
+        m.weight = torch.nn.Parameter(torch.as_tensor(weights[name], dtype=torch.float32), requires_grad=False)
+
+    def ppl(model: Any) -> float:
+        with _OneThread():
+            logs = [math.log(tinylm.perplexity(model, w, stride=model.config.block_size)) for w in windows]
+        return math.exp(sum(logs) / len(logs))
+
+    base, mine = ppl(teacher), ppl(quantized)
+    return {"perplexity": mine, "float": base, "increase_pct": 100 * (mine / base - 1)}
+
+
+def judge_a_challenge(inputs: Any, result: Any) -> Any:
+    if isinstance(result, Raised):
+        raise Fail(f"quantize_teacher raised {result.message}",
+                   "return {name: (codes, scale, zero)} for every Linear layer of the model", status="error")
+    if not isinstance(result, dict):
+        raise Fail(f"quantize_teacher must return a dict {{layer name: (codes, scale, zero)}}; got {describe(result)}")
+    layers = _a_linears(_teacher())
+    missing = [n for n in layers if n not in result]
+    if missing:
+        raise Fail(f"quantize_teacher must quantize every Linear layer of the teacher ({len(layers)}); missing "
+                   f"{', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}")
+    weights, shapes = {}, []
+    for name, m in layers.items():
+        entry = result[name]
+        if not (isinstance(entry, tuple) and len(entry) == 3 or isinstance(entry, list) and len(entry) == 3):
+            raise Fail(f"{name}: each layer must map to (codes, scale, zero); got {describe(entry)}")
+        codes, scale, zero = (as_array(x, f"{name}'s {what}") for x, what in zip(entry, ("codes", "scale", "zero")))
+        out, cols = m.weight.shape
+        if codes.shape != (out, cols) or codes.dtype.kind not in "iu":
+            raise Fail(f"{name}: codes must be an integer tensor of the weight's shape {(out, cols)}; got "
+                       f"{describe(entry[0])}")
+        if codes.min() < 0 or codes.max() > 2**A_BITS - 1:
+            raise Fail(f"{name}: codes must lie in 0..{2**A_BITS - 1} (3 bits); found {int(codes.min())}.."
+                       f"{int(codes.max())}",
+                       "shift the codes by the zero point: code = round(w / s) + z, and w = s * (code - z)")
+        if scale.ndim != 2 or scale.shape != zero.shape or scale.shape[0] != out or not 1 <= scale.shape[1] <= cols \
+                or cols % scale.shape[1]:
+            raise Fail(f"{name}: scale and zero must both have shape [{out}, in / g] for a group size g that divides "
+                       f"{cols}; got {describe(entry[1])} and {describe(entry[2])}")
+        if not (np.all(np.abs(scale) < 65504) and np.all(np.abs(zero) < 65504)):  # finite once stored in float16
+            raise Fail(f"{name}: scale and zero must be finite in float16 (|x| < 65504)")
+        shapes.append((out, cols, scale.shape[1]))
+        weights[name] = a_dequantize(codes, scale, zero)
+    bits = a_bits_per_weight(shapes)
+    if bits > A_BUDGET + 1e-9:
+        raise Fail(f"{bits:.3f} bits per weight (3 per code, 16 per scale and per zero point): over the budget of "
+                   f"{A_BUDGET:g}",
+                   "every group's scale and zero point cost 32 bits, 32 / g per weight: groups of 128 columns "
+                   "fit exactly")
+    s = a_challenge_score(inputs, weights)
+    tier = tier_of(s["increase_pct"], A_THRESHOLDS)
+    figure = (f"perplexity +{s['increase_pct']:.1f} % over the float teacher ({s['perplexity']:.2f} vs "
+              f"{s['float']:.2f} on {len(inputs['starts'])} held-out windows of {A_CHARS} characters) at "
+              f"{bits:.3f} bits per weight")
+    bars = ", ".join(f"{TIER_NAMES[k + 1]} <= +{t:g} %" for k, t in enumerate(A_THRESHOLDS))
+    if tier == 0:
+        raise Fail(f"{figure}: not yet bronze ({bars})",
+                   "use all 8 codes: an asymmetric grid per group (from the group's min to its max) wastes no level; "
+                   "then correct the rounding errors on real inputs (GPTQ)")
+    return _verdict(tier, figure, bars)
+
+
 # ============================================================================================= C-challenge
 #: Part C: mean share of the 30-day error budget (%) an incident consumes before the page (lower is better).
 C_THRESHOLDS = (4.0, 1.5, 1.0)
@@ -462,6 +602,36 @@ if not _TABLES:
 text = tinylm.generate(_TABLES["teacher"], tinylm.decode(context[-64:]), k)
 return tinylm.encode(text)
 """
+SYMMETRIC_A = """\
+out = {}
+for name, module in model.named_modules():
+    if isinstance(module, torch.nn.Linear):
+        w = module.weight.detach()
+        s = w.reshape(w.shape[0], -1, 128).abs().amax(-1) / 3
+        codes = torch.round(w / s.repeat_interleave(128, 1)).to(torch.int8)
+        out[name] = (codes, s, torch.zeros_like(s))
+return out
+"""
+SHIFTED_SYMMETRIC_A = SYMMETRIC_A.replace(".to(torch.int8)", ".to(torch.int8) + 4").replace(
+    "torch.zeros_like(s)", "torch.full_like(s, 4.0)")
+SMALL_GROUPS_A = """\
+out = {}
+for name, module in model.named_modules():
+    if isinstance(module, torch.nn.Linear):
+        w = module.weight.detach()
+        wg = w.reshape(w.shape[0], -1, 32)
+        lo, hi = wg.amin(-1).clamp(max=0), wg.amax(-1).clamp(min=0)
+        s = ((hi - lo) / 7).clamp(min=1e-8)
+        z = torch.round(-lo / s)
+        codes = torch.clamp(torch.round(wg / s[..., None]) + z[..., None], 0, 7).reshape(w.shape)
+        out[name] = (codes.to(torch.uint8), s, z)
+return out
+"""
+MISTAKES_A = (
+    Mistake("symmetric codes -3..3", SYMMETRIC_A, "shift the codes by the zero point"),
+    Mistake("groups of 32", SMALL_GROUPS_A, "every group's scale and zero point cost 32 bits"),
+    Mistake("symmetric grid shifted by 4", SHIFTED_SYMMETRIC_A, "use all 8 codes"),
+)
 MISTAKES_B = (
     Mistake("no draft", EMPTY_B, "an empty draft makes every step one plain decoding step"),
     Mistake("the teacher drafts for itself", TEACHER_B, "no teacher calls inside the draft"),
@@ -476,6 +646,9 @@ MISTAKES_D = (
 )
 
 CHALLENGES: Mapping[str, Question] = {
+    "A": Question("A-challenge", 3, "challenge: a 3-bit teacher within 3.25 bits per weight",
+                  inputs_a_challenge, probe_a_challenge, judge_a_challenge, wrong_answers={0: SHIFTED_SYMMETRIC_A},
+                  mistakes=MISTAKES_A, timeout=50.0),
     "B": Question("B-challenge", 3, "challenge: drafts for exact speculative decoding",
                   inputs_b_challenge, probe_b_challenge, judge_b_challenge, wrong_answers={0: EMPTY_B},
                   mistakes=MISTAKES_B, timeout=50.0),

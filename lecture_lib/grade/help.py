@@ -255,6 +255,21 @@ HELP: Mapping[str, Help] = MappingProxyType({
         "Decoding is bandwidth-bound: a 7B fp16 model on 100 GB/s reads 14 GB per step, about 7 steps per second.",
     ),
     # ---------------------------------------------------------------------------------------- challenges
+    "A-challenge": Help(
+        "3 bits are only 8 levels: spend all of them on each group's real range, and let the rounding errors of "
+        "one column be corrected by the columns not yet quantized.",
+        "Groups of 128 input columns (3 + 32/128 = 3.25 bits). Per group: lo = min(w, 0), hi = max(w, 0), s = (hi - lo) "
+        "/ 7, z = round(-lo / s), code = clamp(round(w / s) + z, 0, 7). Then GPTQ: H = X^T X from each layer's "
+        "inputs on training text (lecture_lib.experiments.partA.calibration_inputs), and after rounding column i "
+        "subtract err_i * U[i, j] / U[i, i] from the later columns j (U: upper Cholesky factor of H^-1).",
+        "calib = calibration_inputs(model, 32); for each Linear: h = gptq.hessian(calib[name]) + damping; u = "
+        "torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(h)), upper=True); for i in columns: "
+        "new grid at i % 128 == 0; q = clamp(round(w[:, i] / s) + z, 0, 7); w[:, i+1:] -= ((w[:, i] - s*(q - z)) / "
+        "u[i, i])[:, None] * u[i, i+1:]",
+        "An asymmetric grid uses all 8 levels where a symmetric one wastes one and half its range on a sign the "
+        "group may not need; GPTQ then minimises the layer's output error on real inputs instead of each weight's "
+        "own error, which roughly halves the perplexity cost again.",
+    ),
     "B-challenge": Help(
         "The teacher writes text like its training data: a guess that follows the training text's habits is "
         "accepted far more often than a copy from a context that rarely repeats itself.",
