@@ -54,6 +54,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "line other": {"en": "{qid} {label} {score}: {text}", "ja": "{qid} {label} {score}: {text}"},
     "interrupted": {"en": "{qid}: interrupted (does your code loop forever?)",
                     "ja": "{qid}: 中断しました（コードが無限ループしていませんか？）"},
+    "check challenge skipped": {"en": "{qid}: measured by the grader itself (check() skips it while grading)",
+                                "ja": "{qid}: 採点プログラム自身が測定します（採点中の check() では省略します）"},
     "check bad id": {"en": "check({qid!r}): {error}", "ja": "check({qid!r}): {error}"},
     "check could not run": {"en": "check({qid!r}) could not run: {error}",
                             "ja": "check({qid!r}) を実行できませんでした: {error}"},
@@ -85,6 +87,13 @@ MESSAGES: dict[str, dict[str, str]] = {
                  "ja": ("{qid} の模範解答。ポイント: {why}\n\n{code}\n\n"
                         "（貼り付けずに自分で打ち込み、check(\"{qid}\") を実行しましょう）")},
     "solution bad id": {"en": "solution({qid!r}): {error}", "ja": "solution({qid!r}): {error}"},
+    "solution challenge": {
+        "en": ("{qid} has no single answer and no reference code in the package: the tiers reward what you build. "
+               "Why it works, in one line: {why} (hints: hint(\"{qid}\", 1) .. hint(\"{qid}\", 3); one reference "
+               "solution is in the course repository's solutions/ folder)"),
+        "ja": ("{qid} には唯一の正解がなく、パッケージにも参照コードは入っていません。段階（ティア）は作ったものの"
+               "出来を評価します。ポイントを一言で: {why}（ヒント: hint(\"{qid}\", 1) .. hint(\"{qid}\", 3)。参照解の"
+               "一例はコースのリポジトリの solutions/ フォルダにあります）")},
     "solution none": {"en": "solution({qid!r}): no reference solution is shipped for {qid}",
                       "ja": "solution({qid!r}): {qid} の模範解答は同梱されていません"},
     # grade() inside a notebook

@@ -13,18 +13,19 @@ import re
 import textwrap
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from lecture_lib.grade.feedback import evaluate_locally
 from lecture_lib.grade.judge_messages import (JUDGE_MESSAGES, fields_of, hint_text, judge_message, say, speaking,
-                                              speaking_language)
+                                              speaking_language, stub_text)
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADE = ROOT / "lecture_lib" / "grade"
 #: Modules whose judge messages are not keyed yet (English in both languages); the report lists them.
 NOT_KEYED_YET = {"challenges.py"}
 #: Keys looked up with a computed name: ``say(f"B.{name}")`` for Part B's mistake table, and the probe's reasons.
-DYNAMIC = re.compile(r"^(B\.b[12]_\w+|core\.probe\.\w+|core\.runner\.\w+|core\.describe\.(tensor|array))$")
+DYNAMIC = re.compile(r"^(B\.b[12]_\w+|core\.probe\.\w+|core\.runner\.\w+|core\.describe\.(tensor|array)|stub\..+)$")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 #: Three plain English words in a row: prose, not a formula or a name of code.
 PROSE = re.compile(r"\b[a-z]{2,} [a-z]{2,} [a-z]{2,}\b")
@@ -179,3 +180,56 @@ def test_the_same_wrong_answer_in_english_is_unchanged():
 def test_a_missing_function_is_reported_in_the_language(lang, expected):
     outcome = evaluate_locally("B1", {}, lang=lang)
     assert outcome.status == "missing" and outcome.message == expected
+
+
+def test_the_grader_table_wraps_japanese_by_display_width():
+    """A long Japanese message fits the message column: wide characters count 2, no line starts with 、 or 。."""
+    from lecture_lib.grade.report import _wrap
+    from lecture_lib.i18n import width
+
+    text = _wrong_softmax_message_ja()
+    lines = _wrap(text, 50, 4).split("\n")
+    assert len(lines) > 3 and all(width(line.removeprefix("    ")) <= 50 for line in lines)
+    assert not any(line.strip()[0] in "、。）" for line in lines)
+    assert "".join(line.strip() for line in lines).replace(" ", "") == text.replace(" ", "")
+    english = "x " * 40
+    assert _wrap(english, 30, 2) == "x " * 14 + "x\n  " + "x " * 14 + "x\n  " + "x " * 9 + "x"
+
+
+def _wrong_softmax_message_ja() -> str:
+    return evaluate_locally("B1", _wrong_softmax(), lang="ja").message
+
+
+# ------------------------------------------------------------------------------------------- exercise stubs
+def _stubs() -> set[str]:
+    """What every stub of exercises/*.ipynb asks for: the text of ``raise NotImplementedError("...")``."""
+    found = set()
+    for path in (ROOT / "exercises").glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                found |= {ast.literal_eval(m) for m in re.findall(r'raise NotImplementedError\((".*?")\)\s*$',
+                                                                  cell.source, re.M)}
+    return found
+
+
+def test_every_exercise_stub_is_translated_and_no_translation_is_stale():
+    stubs = _stubs()
+    assert len(stubs) >= 30
+    known = {t["en"].replace("{{", "{").replace("}}", "}") for k, t in JUDGE_MESSAGES.items() if k.startswith("stub.")}
+    missing = sorted(stubs - known)
+    assert not missing, ("exercise stubs without a Japanese text: add a 'stub.<id>.<n>' entry to "
+                         "lecture_lib/grade/judge_messages.py for each of:\n" + "\n".join(missing))
+    assert not sorted(known - stubs), "stub entries whose English no exercise asks any more (stale)"
+    assert stub_text("B1: something else", "ja") == "B1: something else"  # an unknown stub is shown as it is
+
+
+def test_an_untouched_stub_is_reported_in_the_notebook_language():
+    stub = {}
+    exec("def softmax_t(logits, T):\n"  # noqa: S102 - the exercise's own stub
+         "    raise NotImplementedError('B1: divide by T, subtract the row max, exponentiate, normalize over the "
+         "last dim')\n", stub)
+    en, ja = (evaluate_locally("B1", stub, lang=lang) for lang in ("en", "ja"))
+    assert en.status == ja.status == "not_attempted"
+    assert en.message == ("NotImplementedError: B1: divide by T, subtract the row max, exponentiate, normalize over "
+                          "the last dim")
+    assert ja.message == "NotImplementedError: B1: T で割り、行の最大値を引き、exp を取り、最後の次元で正規化する"

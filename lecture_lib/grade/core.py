@@ -27,7 +27,7 @@ import numpy as np
 
 from lecture_lib.i18n import MESSAGES, message
 
-from .judge_messages import say, speaking
+from .judge_messages import say, speaking, speaking_language, stub_text
 from .probe_runtime import Arr, Opaque, Raised, decode
 
 __all__ = [
@@ -209,12 +209,16 @@ def _evaluate(question: Question, inputs: Any, envelope: Any) -> Outcome:
             return Outcome(question.id, points, question.points, "passed", str(text.message))
         return Outcome(question.id, question.points, question.points, "passed", str(text))
     if status in ("not_attempted", "missing", "error", "interrupted"):
-        return zero(status, _probe_message(envelope, message))
+        return zero(status, _probe_message(status, envelope, message))
     return zero("error", say("core.evaluate.unknown_status", status=status))
 
 
-def _probe_message(envelope: Mapping[str, Any], message: str) -> str:
-    """The probe's own message in the language being graded, when the probe said why (``"why"``), else as sent."""
+def _probe_message(status: str, envelope: Mapping[str, Any], message: str) -> str:
+    """The probe's own message in the language being graded, when the probe said why (``"why"``) or the stub
+    of an exercise was reached (its request translated by :func:`~.judge_messages.stub_text`), else as sent."""
+    prefix = "NotImplementedError: "
+    if status == "not_attempted" and message.startswith(prefix):
+        return prefix + stub_text(message[len(prefix):], speaking_language())
     why, name, got = (str(envelope.get(k, ""))[:200] for k in ("why", "name", "got"))
     if why in ("undefined", "not_callable") and name.isidentifier():
         return say(f"core.probe.{why}", name=name, got=got)

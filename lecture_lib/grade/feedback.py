@@ -128,7 +128,7 @@ def check(question_id: str, *, timeout: float | None = None) -> None:
         del frame
         question = find_question(question_id)
         if question.is_challenge and os.environ.get("LECTURE26_GRADING"):
-            print(f"{question.id}: measured by the grader itself (check() skips it while grading)")
+            print(message("check challenge skipped", lang, qid=question.id))
             return None
         if timeout is None:
             timeout = CHECK_TIMEOUT if question.timeout is None else question.timeout

@@ -20,7 +20,8 @@ from typing import Iterator
 
 from lecture_lib.i18n import LANGUAGES
 
-__all__ = ["JUDGE_MESSAGES", "fields_of", "hint_text", "judge_message", "say", "speaking", "speaking_language"]
+__all__ = ["JUDGE_MESSAGES", "fields_of", "hint_text", "judge_message", "say", "speaking", "speaking_language",
+           "stub_text"]
 
 _SPEAKING: contextvars.ContextVar[str] = contextvars.ContextVar("lecture26_judge_language", default="en")
 
@@ -71,6 +72,15 @@ def hint_text(key: str, lang: str) -> str:
     if key not in JUDGE_MESSAGES:
         return key
     return max((lit for lit, *_ in string.Formatter().parse(JUDGE_MESSAGES[key][lang])), key=len).strip()
+
+
+def stub_text(text: str, lang: str) -> str:
+    """What an exercise stub asks for (``raise NotImplementedError("B1: ...")``, the same code in both editions),
+    in ``lang``: the ``"stub.*"`` message whose English is ``text``, or ``text`` itself when there is none."""
+    for key, texts in JUDGE_MESSAGES.items():
+        if key.startswith("stub.") and texts["en"].replace("{{", "{").replace("}}", "}") == text:
+            return texts[lang].replace("{{", "{").replace("}}", "}")
+    return text
 
 
 #: key -> {language: text}. Sections follow the modules that use them.
@@ -1862,5 +1872,182 @@ JUDGE_MESSAGES: dict[str, dict[str, str]] = {
     'E.judge_e6.5': {
         "en": 'bandwidth bound right (7B in fp16 at 100 GB/s: at most 7.1 tokens/s for one sequence)',
         "ja": '帯域幅による上限は正しいです（fp16 の 7B を 100 GB/s で: 1 系列あたり最大 7.1 トークン/秒）',
+    },
+    # -------------------- what each exercise stub asks for (raise NotImplementedError(...) in exercises/; see stub_text)
+    'stub.A1.1': {
+        "en": 'A1: compute the scale s = max|w|/7 and the codes',
+        "ja": 'A1: スケール s = max|w|/7 と codes を計算する',
+    },
+    'stub.A2.1': {
+        "en": 'A2: average |w - w_hat| over all elements',
+        "ja": 'A2: 全要素にわたって |w - w_hat| を平均する',
+    },
+    'stub.A2.2': {
+        "en": 'A2: multiply the codes by the scale (as float32)',
+        "ja": 'A2: codes にスケールを掛ける（float32 で）',
+    },
+    'stub.A3.1': {
+        "en": 'A3: compute one scale and one zero point per row, then the codes',
+        "ja": 'A3: 行ごとにスケールとゼロ点を 1 つずつ計算し、それから codes を求める',
+    },
+    'stub.A4.1': {
+        "en": 'A4: pair up the codes and put the first of each pair in the low nibble',
+        "ja": 'A4: codes を 2 つずつ組にし、各組の最初を下位ニブルに入れる',
+    },
+    'stub.A4.2': {
+        "en": 'A4: split each byte into its low and high nibble, then sign-extend',
+        "ja": 'A4: 各バイトを下位・上位ニブルに分け、符号拡張する',
+    },
+    'stub.A5.1': {
+        "en": 'A5: split the byte into sign, exponent and mantissa and apply the formula',
+        "ja": 'A5: バイトを符号・指数・仮数に分け、式を当てはめる',
+    },
+    'stub.A6.1': {
+        "en": 'A6: 2 (K and V) x layers x KV heads x head_dim x bytes per value',
+        "ja": 'A6: 2（K と V）× 層数 × KV ヘッド数 × head_dim × 値あたりのバイト数',
+    },
+    'stub.A7.1': {
+        "en": 'A7: forward value q, gradient 1 inside the range and 0 where clipped',
+        "ja": 'A7: 順伝播の値は q、勾配は範囲内で 1、クリップされた所で 0',
+    },
+    'stub.B-challenge.1': {
+        "en": 'B-challenge: return a list of at most k token ids (the first call may build tables)',
+        "ja": 'B-challenge: 最大 k 個のトークン ID のリストを返す（最初の呼び出しで表を作ってもよい）',
+    },
+    'stub.B1.1': {
+        "en": 'B1: divide by T, subtract the row max, exponentiate, normalize over the last dim',
+        "ja": 'B1: T で割り、行の最大値を引き、exp を取り、最後の次元で正規化する',
+    },
+    'stub.B2.1': {
+        "en": 'B2: alpha * T**2 * batch-mean KL(teacher || student at T) + (1 - alpha) * CE',
+        "ja": 'B2: alpha * T**2 * KL(teacher || 温度 T の student) のバッチ平均 + (1 - alpha) * CE',
+    },
+    'stub.B3.1': {
+        "en": 'B3: clamp p - q at 0, normalize; fall back to p when the sum is 0',
+        "ja": 'B3: p - q を 0 で下から切って正規化する。和が 0 なら p を返す',
+    },
+    'stub.B4.1': {
+        "en": 'B4: accept while u[i] < p/q; then one token from the residual (or the bonus row) by inverse CDF',
+        "ja": 'B4: u[i] < p/q の間は受理し、その後、残差（またはボーナス行）から逆 CDF で 1 トークン引く',
+    },
+    'stub.B5.1': {
+        "en": 'B5: (1 - alpha**(k+1)) / (1 - alpha), and k + 1 at alpha = 1',
+        "ja": 'B5: (1 - alpha**(k+1)) / (1 - alpha)。alpha = 1 では k + 1',
+    },
+    'stub.B6.1': {
+        "en": 'B6: tokens per step / (k * c + 1)',
+        "ja": 'B6: ステップあたりのトークン数 / (k * c + 1)',
+    },
+    'stub.B7.1': {
+        "en": 'B7: sum over x of min(p(x), q(x))',
+        "ja": 'B7: x についての min(p(x), q(x)) の和',
+    },
+    'stub.C-challenge.1': {
+        "en": 'C-challenge: return one bool per minute: page at the end of that minute?',
+        "ja": 'C-challenge: 1 分ごとに bool を 1 つ返す（その分の終わりに呼び出すか？）',
+    },
+    'stub.C1.1': {
+        "en": 'C1: validate slo, then return (1 - slo) * days * 24 * 60',
+        "ja": 'C1: slo を検証してから (1 - slo) * days * 24 * 60 を返す',
+    },
+    'stub.C2.1': {
+        "en": 'C2: compare the burn rate with 14.4, 6 and 1',
+        "ja": 'C2: バーンレートを 14.4、6、1 と比べる',
+    },
+    'stub.C2.2': {
+        "en": 'C2: error_rate divided by the budget 1 - slo',
+        "ja": 'C2: error_rate を予算 1 - slo で割る',
+    },
+    'stub.C3.1': {
+        "en": 'C3: find the bucket holding rank q*total, then interpolate inside it',
+        "ja": 'C3: rank q*total を含むバケットを探し、その中で補間する',
+    },
+    'stub.C4.1': {
+        "en": 'C4: rho = arrival_rate / service_rate; reject rho >= 1',
+        "ja": 'C4: rho = arrival_rate / service_rate。rho >= 1 は拒否する',
+    },
+    'stub.C4.2': {
+        "en": 'C4: solve L = lambda * W for W',
+        "ja": 'C4: L = lambda * W を W について解く',
+    },
+    'stub.C5.1': {
+        "en": 'C5: n = ceil(log(delta) / log(1 - p))',
+        "ja": 'C5: n = ceil(log(delta) / log(1 - p))',
+    },
+    'stub.C6.1': {
+        "en": 'C6: pooled variance weighted by n - 1, then the mean difference over its square root',
+        "ja": 'C6: n - 1 で重み付けした合併分散を求め、平均の差をその平方根で割る',
+    },
+    'stub.C6.2': {
+        "en": 'C6: thresholds 0.2, 0.5, 0.8 on |d|',
+        "ja": 'C6: |d| に対するしきい値 0.2、0.5、0.8',
+    },
+    'stub.D-challenge.1': {
+        "en": 'D-challenge: choose a worker for the request arriving now',
+        "ja": 'D-challenge: いま到着したリクエストのワーカーを選ぶ',
+    },
+    'stub.D-challenge.2': {
+        "en": 'D-challenge: learn from a completed request',
+        "ja": 'D-challenge: 完了したリクエストから学ぶ',
+    },
+    'stub.D-challenge.3': {
+        "en": 'D-challenge: note that a request went to worker',
+        "ja": 'D-challenge: リクエストがワーカーに送られたことを記録する',
+    },
+    'stub.D-challenge.4': {
+        "en": 'D-challenge: set up what the balancer remembers',
+        "ja": 'D-challenge: ロードバランサーが覚えておく状態を用意する',
+    },
+    'stub.D1.1': {
+        "en": 'D1: return the list of worker indices for requests 0 .. n-1',
+        "ja": 'D1: リクエスト 0 .. n-1 のワーカー番号のリストを返す',
+    },
+    'stub.D2.1': {
+        "en": 'D2: add the weights, pick the largest, subtract the total from the chosen one',
+        "ja": 'D2: 重みを足し、最大を選び、選んだワーカーから合計を引く',
+    },
+    'stub.D3.1': {
+        "en": 'D3: the index of the smallest count (lowest index on a tie)',
+        "ja": 'D3: 最小のカウントの番号（同点なら小さい番号）',
+    },
+    'stub.D4.1': {
+        "en": 'D4: one EWMA step',
+        "ja": 'D4: EWMA の 1 ステップ',
+    },
+    'stub.D5.1': {
+        "en": 'D5: the closed, half-open and open cases',
+        "ja": 'D5: closed、half-open、open の各場合',
+    },
+    'stub.D6.1': {
+        "en": 'D6: one uniform draw per retry from [0, min(cap, base * 2**n)]',
+        "ja": 'D6: リトライごとに [0, min(cap, base * 2**n)] から一様に 1 回引く',
+    },
+    'stub.E1.1': {
+        "en": 'E1: round |x| to the fp16 grid, then classify the rounded value',
+        "ja": 'E1: |x| を fp16 の格子に丸め、丸めた値を分類する',
+    },
+    'stub.E2.1': {
+        "en": 'E2: back off and reset on inf; otherwise count, and grow every growth_interval clean steps',
+        "ja": 'E2: inf ならスケールを下げてリセットする。そうでなければ数え、正常なステップ growth_interval 回ごとに大きくする',
+    },
+    'stub.E3.1': {
+        "en": 'E3: no checkpointing for k = 0; else k inputs kept plus the largest segment recomputed',
+        "ja": 'E3: k = 0 ならチェックポイントなし。それ以外は保持する k 個の入力 + 再計算する最大のセグメント',
+    },
+    'stub.E4.1': {
+        "en": 'E4: B tokens per step of a + b*B seconds',
+        "ja": 'E4: a + b*B 秒の 1 ステップで B トークン',
+    },
+    'stub.E5.1': {
+        "en": 'E5: L = lambda * W',
+        "ja": 'E5: L = lambda * W',
+    },
+    'stub.E5.2': {
+        "en": 'E5: lambda = L / W with L = slots',
+        "ja": 'E5: lambda = L / W、ただし L = slots',
+    },
+    'stub.E6.1': {
+        "en": 'E6: weight bytes per step = n_params * bytes_per_param; batch_size tokens per step',
+        "ja": 'E6: ステップあたりの重みのバイト数 = n_params * bytes_per_param。ステップあたり batch_size トークン',
     },
 }

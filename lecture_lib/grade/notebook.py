@@ -210,10 +210,7 @@ def solution(question_id: str) -> None:
         print(message("solution bad id", lang, qid=question_id, error=err))
         return None
     if qid.endswith("-challenge"):
-        print(f"{qid} has no single answer and no reference code in the package: the tiers reward what you build. "
-              f"Why it works, in one line: {help_for(qid, lang).explanation} "
-              f'(hints: hint("{qid}", 1) .. hint("{qid}", 3); one reference solution is in the course repository\'s '
-              "solutions/ folder)")
+        print(message("solution challenge", lang, qid=qid, why=help_for(qid, lang).explanation))
         return None
     code = _reference().get(qid)
     if code is None:

@@ -6,19 +6,60 @@ Messages are never cut: a long one wraps onto indented continuation lines under 
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import Any, Sequence
 
-from lecture_lib.i18n import message, pad
+from lecture_lib.i18n import message, pad, width
 
 from .runner import NotebookReport
 
 
-def _wrap(text: str, width: int, indent: int) -> str:
-    """``text`` on lines of at most ``width`` characters, continuation lines indented by ``indent`` spaces."""
-    lines = textwrap.wrap(" ".join(str(text).split()), width, break_long_words=False, break_on_hyphens=False)
-    return ("\n" + " " * indent).join(lines or [""])
+#: Characters a Japanese line must not start with, and ones it must not end with (kinsoku).
+_NO_LINE_START = set("、。，．）」』】〕：；！？")
+_NO_LINE_END = set("（「『【〔")
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` cut where a line may break: at spaces (kept as ``" "`` pieces) and beside each wide (CJK)
+    character, but never inside a run of narrow characters, before 、 or 。, or after an opening bracket."""
+    pieces: list[str] = []
+    for token in re.findall(r"\S+| ", text):
+        if token == " ":
+            pieces.append(token)
+            continue
+        pieces.append(token[0])
+        for ch in token[1:]:
+            last = pieces[-1][-1]
+            if ch in _NO_LINE_START or last in _NO_LINE_END or (width(ch) == 1 and width(last) == 1):
+                pieces[-1] += ch
+            else:
+                pieces.append(ch)
+    return pieces
+
+
+def _wrap(text: str, columns: int, indent: int) -> str:
+    """``text`` on lines of at most ``columns`` display columns, continuation lines indented by ``indent`` spaces.
+
+    English breaks at spaces only (textwrap); a text with wide characters (Japanese) counts them as 2 columns and
+    may also break between them, never before 、 or 。.
+    """
+    text = " ".join(str(text).split())
+    if width(text) == len(text):
+        lines = textwrap.wrap(text, columns, break_long_words=False, break_on_hyphens=False)
+        return ("\n" + " " * indent).join(lines or [""])
+    lines, line = [], ""
+    for piece in _pieces(text):
+        if piece == " ":
+            line += " " if line else ""
+        elif line and width(line + piece) > columns:
+            lines.append(line.rstrip())
+            line = piece
+        else:
+            line += piece
+    lines.append(line.rstrip())
+    return ("\n" + " " * indent).join(lines)
 
 
 def format_report(report: NotebookReport, *, message_width: int = 110, lang: str = "en") -> str:
