@@ -9,6 +9,10 @@
   takes from the key press (or click) to the new picture on screen (:meth:`NotebookPage.control_latencies`),
   tell whether the open notebook differs from its file (:meth:`NotebookPage.is_dirty`).
 * :func:`latency_summary` turns latency samples into p50/p95/max.
+* What every browser test file shares: :func:`browser_unavailable` (why the tests are skipped here, or None),
+  :func:`serving_lab` (a LabServer on a copy of some course folders, optionally made ready for ``make`` with
+  :func:`prepare_for_make`), :func:`chromium` (a headless Chromium context), :meth:`NotebookPage.run_new_cell`
+  and a terminal in the Lab (:func:`open_terminal`, :func:`wait_terminal`).
 
 Every wait is bounded and every failure message names the notebook and the step.
 """
@@ -27,6 +31,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,7 +201,156 @@ def copy_course(repo: Path, dest: Path, folders: tuple[str, ...]) -> Path:
     return dest
 
 
+def browser_unavailable(repo: Path, *, make: bool = False) -> str | None:
+    """Why the browser tests cannot run here (no Chromium, no playwright; with ``make``: no make or no course
+    ``.venv``), or None."""
+    if not CHROMIUM.exists():
+        return (f"browser tests need Chromium at {CHROMIUM} (Debian/Ubuntu: `sudo apt-get install chromium`); "
+                "not found, so they are skipped")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "browser tests need the playwright package (`pip install -e '.[test]'`); not installed"
+    if make and shutil.which("make") is None:
+        return "make is not installed"
+    if make and not (repo / ".venv" / "bin" / "python").exists():
+        return "the course's .venv is missing (run make venv)"
+    return None
+
+
+def prepare_for_make(repo: Path, root: Path) -> str | None:
+    """Make the course copy ``root`` a folder where ``make grade`` works as in a learner's: the Makefile and
+    pyproject.toml (mtimes kept), the repository's ``.venv`` and ``lecture_lib`` linked in. Returns why it cannot
+    (the ``.venv`` is older than pyproject.toml), or None."""
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy2(repo / name, root / name)  # keeps the mtime: make sees the same, up-to-date install
+    (root / ".venv").symlink_to(repo / ".venv")
+    (root / "lecture_lib").symlink_to(repo / "lecture_lib")  # make's kernel rule depends on lecture_lib/kernel.py
+    dry = subprocess.run(["make", "-n", "grade", "PART=B"], cwd=root, capture_output=True, text=True, timeout=60)
+    return "the course's .venv is older than pyproject.toml (run make venv)" if "pip install" in dry.stdout else None
+
+
+@contextmanager
+def serving_lab(repo: Path, base: Path, folders: tuple[str, ...],
+                prepare: Callable[[Path], str | None] | None = None) -> Iterator[LabServer]:
+    """A running :class:`LabServer` on a copy of ``folders`` of ``repo`` under ``base``; stopped afterwards.
+
+    ``prepare(root)`` runs on the copy first and may return a reason to skip (raised as ``pytest.skip``).
+    """
+    import pytest
+
+    root = copy_course(repo, base / "course", folders)
+    reason = prepare(root) if prepare is not None else None
+    if reason:
+        pytest.skip(reason)
+    (base / "state").mkdir()
+    server = LabServer(root, base / "state")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def chromium(profile: Path, viewport: dict[str, int], **options: Any) -> Iterator[Any]:
+    """A headless Chromium browser context (playwright) with a fresh profile; ``options`` e.g. ``locale``.
+
+    Use it for one test module at a time: playwright's sync API keeps an asyncio event loop running in this
+    thread until it stops, and that loop would make ``asyncio.run()`` fail in every test file collected later.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, viewport=viewport,
+            timeout=60_000, **options)
+        context.set_default_timeout(30_000)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+# --------------------------------------------------------------------------------------- a terminal in Lab
+_JS_TERMINAL_TEXT = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const term = w && w.content && w.content._term;
+  if (!term) return null;
+  const buf = term.buffer.active;
+  const lines = [];
+  for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i).translateToString(true));
+  return lines.join('\\n');
+}"""
+
+
+def terminal_text(page: Any) -> str:
+    """The text of the terminal in the current tab ('' when the current tab is not a terminal)."""
+    return page.evaluate(_JS_TERMINAL_TEXT) or ""
+
+
+def wait_terminal(page: Any, pattern: str, timeout_s: float, step: str, shot: Path) -> str:
+    """The terminal's text once ``pattern`` (a multi-line regex) shows; else a screenshot to ``shot`` and
+    :class:`BrowserTestError` naming ``step``."""
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        text = terminal_text(page)
+        if re.search(pattern, text, re.M):
+            return text
+        time.sleep(0.5)
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot))
+    raise BrowserTestError(f"terminal: {step}: {pattern!r} not seen within {timeout_s:g} s; it shows:\n{text[-3000:]}")
+
+
+def open_terminal(page: Any, server: LabServer, folder: str, shot: Path) -> None:
+    """Open Lab in ``page``, browse the file browser into ``folder`` (e.g. ``"exercises/ja"``) and open a
+    terminal from the Launcher there, as a learner does; returns at the shell prompt."""
+    page.goto(f"{server.base_url}/lab?reset&token={server.token}", wait_until="domcontentloaded")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=60_000)
+    for name in folder.split("/"):
+        page.locator(f".jp-DirListing-item[title^='Name: {name}']").first.dblclick(timeout=30_000)
+        page.wait_for_function(f"() => document.querySelector('.jp-FileBrowser-crumbs').innerText.includes({name!r})",
+                               timeout=30_000)
+    page.evaluate("() => { window.jupyterapp.commands.execute('launcher:create'); return true; }")
+    page.locator(".jp-LauncherCard:visible", has_text="Terminal").first.click(timeout=30_000)
+    page.wait_for_function("() => { const w = window.jupyterapp.shell.currentWidget;"
+                           " return !!(w && w.content && w.content._term); }", timeout=60_000)
+    wait_terminal(page, r"[$#] ?$", 30, "waiting for the shell prompt", shot)
+    page.locator(".jp-Terminal").first.click()
+
+
+def make_grade_in_terminal(context: Any, server: LabServer, folder: str, part: str, artifacts: Path,
+                           name: str) -> str:
+    """A learner's ``make grade PART=<part>`` in a terminal opened in ``folder``: the terminal's text from the
+    command on (a screenshot ``<name>.png`` in ``artifacts``); fails unless the shell started in ``folder`` and
+    make exited with 0."""
+    shot = artifacts / f"FAILED-{name}.png"
+    page = context.new_page()
+    try:
+        open_terminal(page, server, folder, shot)
+        page.keyboard.type(f"pwd; make grade PART={part}; echo grading-exit=$?\n")
+        text = wait_terminal(page, r"^grading-exit=\d+", 300, f"running make grade PART={part} in {folder}", shot)
+        artifacts.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(artifacts / f"{name}.png"))
+    finally:
+        page.close()
+    if not re.search(rf"^/\S*/course/{re.escape(folder)}\s*$", text, re.M):
+        raise BrowserTestError(f"the terminal did not start in {folder}/:\n{text}")
+    if "grading-exit=0" not in text:
+        raise BrowserTestError(f"make grade PART={part} failed in {folder}:\n{text}")
+    return text
+
+
 # ------------------------------------------------------------------------------------------ page driver
+_JS_ADD_CELL = """([source]) => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  const n = nb.model.cells.length;
+  nb.model.sharedModel.insertCell(n, {cell_type: 'code', source: source});
+  return n;
+}"""
+
 # Start "Run All Cells" without waiting; the outcome lands in window.__lecture26RunAll.
 _JS_START_RUN_ALL = """([path]) => {
   const app = window.jupyterapp;
@@ -622,6 +777,12 @@ class NotebookPage:
                 return self.cell_output(index)["text"]
             time.sleep(0.2)
         raise self.fail(f"running cell {index}", f"no new execution count within {timeout_s:g} s")
+
+    def run_new_cell(self, source: str, timeout_s: float = 120) -> str:
+        """Add a code cell holding ``source`` at the end of the notebook, run it; return its output text."""
+        index = self.page.evaluate(_JS_ADD_CELL, [source])
+        self.page.wait_for_function(f"() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > {index}")
+        return self.run_cell(index, timeout_s=timeout_s)
 
     def unexecuted_cells(self) -> list[int]:
         return [i for i, c in enumerate(self.model_summary()) if c["type"] == "code" and c["count"] is None]

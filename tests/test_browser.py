@@ -36,14 +36,14 @@ import nbformat
 import pytest
 
 from tests.browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     BrowserTestError,
     LabServer,
     NotebookPage,
     blank_band,
-    copy_course,
+    browser_unavailable,
+    chromium,
     latency_summary,
+    serving_lab,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,53 +121,21 @@ def part_key(path: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ fixtures
-def _browser_unavailable() -> str | None:
-    if not CHROMIUM.exists():
-        return (f"browser tests need Chromium at {CHROMIUM} (Debian/Ubuntu: `sudo apt-get install chromium`); "
-                "not found, so they are skipped")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "browser tests need the playwright package (`pip install -e '.[test]'`); not installed"
-    return None
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """JupyterLab on 127.0.0.1 serving a temporary copy of notebooks/, exercises/ and solutions/."""
-    reason = _browser_unavailable()
+    reason = browser_unavailable(ROOT)
     if reason:
         pytest.skip(reason)
-    base = tmp_path_factory.mktemp("lab")
-    root = copy_course(ROOT, base / "course", ("notebooks", "exercises", "solutions"))
-    (base / "state").mkdir()
-    server = LabServer(root, base / "state")
-    try:
-        server.start()
+    with serving_lab(ROOT, tmp_path_factory.mktemp("lab"), ("notebooks", "exercises", "solutions")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def browser(lab: LabServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One headless Chromium with a fresh profile (user data dir) for this module.
-
-    Module scope, not session scope: playwright's sync API keeps an asyncio event loop running in this thread
-    until it stops, and that loop would make ``asyncio.run()`` fail in every test file collected after this one.
-    """
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-            viewport={"width": 1400, "height": 1000}, timeout=60_000)
-        context.set_default_timeout(30_000)
-        try:
-            yield context
-        finally:
-            context.close()
+    """One headless Chromium with a fresh profile (user data dir) for this module (see :func:`chromium`)."""
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), {"width": 1400, "height": 1000}) as context:
+        yield context
 
 
 class RunQueue:

@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,12 +22,13 @@ from typing import Any, Iterator
 import pytest
 
 from browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    BrowserTestError,
     LabServer,
     NotebookPage,
-    copy_course,
+    browser_unavailable,
+    chromium,
+    make_grade_in_terminal,
+    prepare_for_make,
+    serving_lab,
 )
 from lecture_lib.grade import course
 
@@ -38,62 +37,19 @@ ARTIFACTS = ROOT / "test-artifacts"
 EXERCISE = f"exercises/{course.exercise_notebook('B')}"
 VIEWPORT = {"width": 1280, "height": 800}
 
-_JS_TERMINAL_TEXT = """() => {
-  const w = window.jupyterapp.shell.currentWidget;
-  const term = w && w.content && w.content._term;
-  if (!term) return null;
-  const buf = term.buffer.active;
-  const lines = [];
-  for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i).translateToString(true));
-  return lines.join('\\n');
-}"""
-
-_JS_ADD_CELL = """([source]) => {
-  const nb = window.jupyterapp.shell.currentWidget.content;
-  const n = nb.model.cells.length;
-  nb.model.sharedModel.insertCell(n, {cell_type: 'code', source: source});
-  return n;
-}"""
-
-
-def _unavailable() -> str | None:
-    if not CHROMIUM.exists():
-        return f"browser tests need Chromium at {CHROMIUM} (Debian/Ubuntu: `sudo apt-get install chromium`)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "browser tests need the playwright package (`pip install -e '.[test]'`)"
-    if shutil.which("make") is None:
-        return "make is not installed"
-    if not (ROOT / ".venv" / "bin" / "python").exists():
-        return "the course's .venv is missing (run make venv)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabServer, Path]]:
-    reason = _unavailable()
+    reason = browser_unavailable(ROOT, make=True)
     if reason:
         pytest.skip(reason)
     base = tmp_path_factory.mktemp("lab-grading")
-    root = copy_course(ROOT, base / "course", ("notebooks", "exercises"))
-    for name in ("Makefile", "pyproject.toml"):
-        shutil.copy2(ROOT / name, root / name)  # keeps the mtime: make sees the same, up-to-date install
-    (root / ".venv").symlink_to(ROOT / ".venv")
-    (root / "lecture_lib").symlink_to(ROOT / "lecture_lib")  # make's kernel rule depends on lecture_lib/kernel.py
-    dry = subprocess.run(["make", "-n", "grade", "PART=B"], cwd=root, capture_output=True, text=True, timeout=60)
-    if "pip install" in dry.stdout:
-        pytest.skip("the course's .venv is older than pyproject.toml (run make venv)")
-    (base / "state").mkdir()
     progress = base / "grades.json"
     saved_env = os.environ.get(course.PROGRESS_ENV)
     os.environ[course.PROGRESS_ENV] = str(progress)  # the server, its terminals and kernels inherit it
-    server = LabServer(root, base / "state")
     try:
-        server.start()
-        yield server, progress
+        with serving_lab(ROOT, base, ("notebooks", "exercises"), lambda root: prepare_for_make(ROOT, root)) as server:
+            yield server, progress
     finally:
-        server.stop()
         if saved_env is None:
             os.environ.pop(course.PROGRESS_ENV, None)
         else:
@@ -102,36 +58,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabServer, P
 
 @pytest.fixture(scope="module")
 def context(lab: tuple[LabServer, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path_factory.mktemp("chromium-profile-grading")
-    with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, viewport=VIEWPORT,
-            timeout=60_000)
-        ctx.set_default_timeout(30_000)
-        try:
-            yield ctx
-        finally:
-            ctx.close()
-
-
-def _terminal_text(page: Any) -> str:
-    return page.evaluate(_JS_TERMINAL_TEXT) or ""
-
-
-def _wait_terminal(page: Any, pattern: str, timeout_s: float, step: str) -> str:
-    deadline = time.monotonic() + timeout_s
-    text = ""
-    while time.monotonic() < deadline:
-        text = _terminal_text(page)
-        if re.search(pattern, text, re.M):
-            return text
-        time.sleep(0.5)
-    shot = ARTIFACTS / "FAILED-grading-terminal.png"
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shot))
-    raise BrowserTestError(f"terminal: {step}: {pattern!r} not seen within {timeout_s:g} s; it shows:\n{text[-3000:]}")
+    with chromium(tmp_path_factory.mktemp("chromium-profile-grading"), VIEWPORT) as ctx:
+        yield ctx
 
 
 @pytest.mark.browser
@@ -139,37 +67,10 @@ def _wait_terminal(page: Any, pattern: str, timeout_s: float, step: str) -> str:
 @pytest.mark.timeout(600)
 def test_make_grade_in_a_terminal_opened_in_notebooks(lab: tuple[LabServer, Path], context: Any) -> None:
     server, progress = lab
-    page = context.new_page()
-    try:
-        page.goto(f"{server.base_url}/lab?reset&token={server.token}", wait_until="domcontentloaded")
-        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=60_000)
-        page.locator(".jp-DirListing-item[title^='Name: notebooks']").first.dblclick(timeout=30_000)
-        page.wait_for_function("() => document.querySelector('.jp-FileBrowser-crumbs').innerText.includes('notebooks')",
-                               timeout=30_000)
-        page.evaluate("() => { window.jupyterapp.commands.execute('launcher:create'); return true; }")
-        page.locator(".jp-LauncherCard:visible", has_text="Terminal").first.click(timeout=30_000)
-        page.wait_for_function("() => { const w = window.jupyterapp.shell.currentWidget;"
-                               " return !!(w && w.content && w.content._term); }", timeout=60_000)
-        _wait_terminal(page, r"[$#] ?$", 30, "waiting for the shell prompt")
-        page.locator(".jp-Terminal").first.click()
-        page.keyboard.type("pwd; make grade PART=B; echo grading-exit=$?\n")
-        text = _wait_terminal(page, r"^grading-exit=\d+", 300, "running make grade PART=B")
-        shot = ARTIFACTS / "grading--terminal_make_grade.png"
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shot))
-    finally:
-        page.close()
-    assert re.search(r"^/\S*/course/notebooks\s*$", text, re.M), f"the terminal did not start in notebooks/:\n{text}"
-    assert "grading-exit=0" in text, text
+    text = make_grade_in_terminal(context, server, "notebooks", "B", ARTIFACTS, "grading--terminal_make_grade")
     assert "partB_distillation_speculative_exercises.ipynb  (part B)" in text
     assert "total 0/14 (0 of 8 questions passed)" in text
     assert json.loads(progress.read_text())["parts"]["B"]["score"] == 0
-
-
-def _run_new_cell(nb: NotebookPage, source: str, timeout_s: float = 240) -> str:
-    index = nb.page.evaluate(_JS_ADD_CELL, [source])
-    nb.page.wait_for_function(f"() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > {index}")
-    return nb.run_cell(index, timeout_s=timeout_s)
 
 
 @pytest.mark.browser
@@ -191,7 +92,7 @@ def test_grade_hint_and_solution_inside_the_exercise_notebook(lab: tuple[LabServ
         nb.run_cell(answer)
         before = saved.read_bytes()
 
-        unsaved = _run_new_cell(nb, "grade()")
+        unsaved = nb.run_new_cell("grade()")
         assert saved.read_bytes() == before, "grade() must not save or change the notebook"
         assert f"Grading {Path(EXERCISE).name} as last saved" in unsaved
         assert "Note: the open notebook is newer than the saved file: softmax_t" in unsaved, unsaved
@@ -202,15 +103,15 @@ def test_grade_hint_and_solution_inside_the_exercise_notebook(lab: tuple[LabServ
         while saved.read_bytes() == before and time.monotonic() < deadline:
             time.sleep(0.3)
         assert saved.read_bytes() != before, "saving did not write the notebook"
-        graded = _run_new_cell(nb, "grade()")
+        graded = nb.run_new_cell("grade()")
         assert "newer than the saved file" not in graded, graded
         assert re.search(r"B1\s+1/1\s+passed", graded) and "total 1/14" in graded, graded
         nb.screenshot_cell(nb.page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.cells.length")
                            - 1, ARTIFACTS / "grading--grade_in_notebook.png")
 
-        second = _run_new_cell(nb, 'hint("B2", 2)', timeout_s=60)
+        second = nb.run_new_cell('hint("B2", 2)', timeout_s=60)
         assert second.startswith("B2 hint 2/3: ") and "batchmean" in second, second
-        shown = _run_new_cell(nb, 'solution("B2")', timeout_s=60)
+        shown = nb.run_new_cell('solution("B2")', timeout_s=60)
         assert shown.startswith("B2 reference solution. Why: ") and "def kd_loss(" in shown, shown
         nb.screenshot_cell(nb.page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.cells.length")
                            - 1, ARTIFACTS / "grading--solution_B2.png")
