@@ -1874,6 +1874,10 @@ JUDGE_MESSAGES: dict[str, dict[str, str]] = {
         "ja": '帯域幅による上限は正しいです（fp16 の 7B を 100 GB/s で: 1 系列あたり最大 7.1 トークン/秒）',
     },
     # -------------------- what each exercise stub asks for (raise NotImplementedError(...) in exercises/; see stub_text)
+    'stub.A-challenge.1': {
+        "en": 'A-challenge: return {{name: (codes, scale, zero)}} for every Linear layer of the model',
+        "ja": 'A-challenge: モデルのすべての Linear 層について {{name: (codes, scale, zero)}} を返す',
+    },
     'stub.A1.1': {
         "en": 'A1: compute the scale s = max|w|/7 and the codes',
         "ja": 'A1: スケール s = max|w|/7 と codes を計算する',
