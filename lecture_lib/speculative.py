@@ -21,15 +21,18 @@ Model protocol used by :func:`speculative_decode` (the tiny LM's, see ``lecture_
 appends the new positions to ``cache``; ``model.new_cache(batch_size=1)`` makes a cache with
 ``len(cache)`` and ``cache.truncate(n)`` (roll back to the first n positions).
 
-Algorithms layer: torch/numpy only. :func:`speculative_generate` (text in, text out) reads the tiny
-LM's character tokenizer, and :func:`quantspec_draft` uses ``lecture_lib.quant`` and
+Algorithms layer: torch/numpy only, and the tiny LM's sampler (``tinylm.sample_index``, one draw per row by
+inverse CDF; plain ``tinylm.generate`` samples with it too). :func:`speculative_generate` (text in, text out)
+reads the tiny LM's character tokenizer, and :func:`quantspec_draft` uses ``lecture_lib.quant`` and
 ``lecture_lib.kvcache`` (same layer); both are imported inside the functions that need them.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -37,6 +40,7 @@ import torch
 from torch import Tensor
 
 from lecture_lib._checks import fraction, integer, nonnegative
+from lecture_lib.tinylm.inference import sample_index
 
 __all__ = [
     "PROB_ATOL",
@@ -219,26 +223,43 @@ def verify_rows(tokens: Tensor, q: Tensor, p: Tensor, g: torch.Generator | None)
     p_row = p[rows, n_acc]  # [n, V]: the target row where the step ends
     # Appending an all-zero draft row k makes the residual at j = k equal p_k: the bonus row.
     q_row = torch.cat((q, q.new_zeros((n, 1, q.shape[-1]))), dim=1)[rows, n_acc]
-    dist = _residual(p_row, q_row)
-    next_token = torch.multinomial(dist, 1, generator=g).squeeze(-1)
+    r = (p_row - q_row).clamp_min(0.0)  # the residual, unnormalized: sample_index scales by the row sum
+    weights = torch.where(r.sum(-1, keepdim=True) > 0, r, p_row)  # an all-zero residual falls back to p
+    next_token = sample_index(weights, g)  # [n]
     return n_acc, next_token
 
 
-def _verify_step(tokens: Tensor, q: Tensor, p: Tensor, g: torch.Generator | None) -> tuple[int, int]:
-    """:func:`verify_rows` for one step (tokens [k], q [k, V], p [k+1, V]) with Python ints for the bookkeeping:
-    the same random draws in the same order, the same (n_accepted, next token). Used by :func:`verify`, which
-    runs once per step of speculative decoding."""
-    k = tokens.shape[0]
-    m = k
-    if k:
-        idx = tokens.unsqueeze(-1)
-        u = torch.rand((1, k), generator=g, dtype=torch.float64)[0]
-        q_x, p_x = q.gather(-1, idx).squeeze(-1), p[:k].gather(-1, idx).squeeze(-1)
-        accept = ((q_x > 0) & (u * q_x < p_x)).tolist()
-        m = accept.index(False) if False in accept else k
-    p_row = p[m:m + 1]  # [1, V]: the target row where the step ends
-    q_row = q[m:m + 1] if m < k else torch.zeros_like(p_row)  # after the last draft row: the bonus row p_k
-    return m, int(torch.multinomial(_residual(p_row, q_row), 1, generator=g))
+def _draw(weights: Sequence[float], u: float) -> int:
+    """The index inverse-CDF sampling picks for a uniform u in [0, 1): the first i with cdf[i] > u * cdf[-1]
+    (:func:`lecture_lib.tinylm.sample_index` on a Python list, the same floats in the same order)."""
+    cdf = list(accumulate(weights))
+    return min(bisect_right(cdf, u * cdf[-1]), len(cdf) - 1)
+
+
+def _verify_lists(tokens: Sequence[int], q: Sequence[Sequence[float] | None], p: Sequence[Sequence[float]],
+                  u: Sequence[float]) -> tuple[int, int]:
+    """The verify rule for one step on Python lists: returns ``(n_accepted, next token)``.
+
+    ``tokens``: the k draft ids; ``q``: k draft rows (None: a one-hot row at that token, i.e. a token copied by
+    prompt lookup); ``p``: k+1 target rows; ``u``: k+1 uniforms in [0, 1), ``u[i]`` for the test of token i and
+    ``u[k]`` for the final draw. The same decisions from the same uniforms as :func:`verify_rows` (accept x_i iff
+    ``u_i q_i(x_i) < p_i(x_i)``; the next token by inverse CDF from the unnormalized residual, or from p when the
+    residual is all zero). A step costs a few microseconds of Python instead of ~20 tensor operations, which is
+    what :func:`speculative_decode` does once per step at T > 0 (Part B, "Where the time goes").
+    """
+    k = len(tokens)
+    for i, x in enumerate(tokens):
+        qi, pi = q[i], p[i]
+        q_x = 1.0 if qi is None else qi[x]
+        if q_x > 0 and u[i] * q_x < pi[x]:
+            continue
+        if qi is None:  # p minus a one-hot row: p with token x's mass removed (max(0, p(x) - 1) = 0)
+            r = list(pi)
+            r[x] = 0.0
+        else:
+            r = [a - b if a > b else 0.0 for a, b in zip(pi, qi)]
+        return i, _draw(r if sum(r) > 0 else pi, u[k])
+    return k, _draw(p[k], u[k])
 
 
 def verify(draft_tokens, draft_probs, target_probs, *, generator: torch.Generator | None = None) -> list[int]:
@@ -268,7 +289,8 @@ def verify(draft_tokens, draft_probs, target_probs, *, generator: torch.Generato
     ids = tokens.tolist()
     if k and (min(ids) < 0 or max(ids) >= p.shape[1]):
         raise ValueError(f"draft_tokens must be ids in 0..{p.shape[1] - 1}; got {ids}")
-    m, nxt = _verify_step(tokens, q, p, _check_generator(generator))
+    u = torch.rand(k + 1, generator=_check_generator(generator), dtype=torch.float64).tolist()
+    m, nxt = _verify_lists(ids, q.tolist(), p.tolist(), u)
     return ids[:m] + [nxt]
 
 
@@ -465,7 +487,6 @@ def speculative_decode(
     out: list[int] = []
     target_calls = draft_calls = proposed = accepted = rejected = looked_up = 0
     hist = [0] * (k + 1)
-    eye: Tensor | None = None
     while len(out) < n_new:
         base = len(seq)
         if bs and base - start > bs:
@@ -476,7 +497,9 @@ def speculative_decode(
             kk = min(kk, bs - (base - start))  # all k+1 predictions inside one window
         drafted: list[int] = index.draft(kk) if index is not None else []
         n_lookup = len(drafted)
-        q_rows: list[Tensor] = []  # the draft model's rows (T > 0); lookup rows are one-hot, made below
+        q_rows: list[list[float]] = []  # the draft model's rows (T > 0); lookup rows are one-hot (None below)
+        if not greedy and draft is not None:  # one uniform per draft token the model may draw this step
+            u_draft = torch.rand(kk - n_lookup, generator=gen, dtype=torch.float64).tolist()
         for _ in range(kk - n_lookup if draft is not None else 0):
             at = start + len(dcache)  # first position the draft's cache has not seen
             feed = seq[at:] + drafted if at < len(seq) else drafted[at - len(seq):]
@@ -485,8 +508,8 @@ def speculative_decode(
             if greedy:
                 x = int(logits.argmax())
             else:
-                q = _next_probs(logits, temperature)
-                x = int(torch.multinomial(q, 1, generator=gen))
+                q = _next_probs(logits, temperature).tolist()
+                x = _draw(q, u_draft[len(q_rows)])
                 q_rows.append(q)
             drafted.append(x)
         kd = len(drafted)
@@ -497,11 +520,9 @@ def speculative_decode(
         if greedy:
             new = _greedy_accept(drafted, logits.argmax(dim=-1).tolist())
         else:
-            if eye is None or eye.shape[0] != logits.shape[-1]:
-                eye = torch.eye(logits.shape[-1], dtype=torch.float64)  # row x: the one-hot row of a looked-up x
-            one_hot = eye[drafted[:n_lookup]]  # [n_lookup, V]
-            qs = torch.cat([one_hot, torch.stack(q_rows)]) if q_rows else one_hot
-            new = verify(drafted, qs, _next_probs(logits, temperature), generator=gen)
+            u = torch.rand(kd + 1, generator=gen, dtype=torch.float64).tolist()
+            m, nxt = _verify_lists(drafted, [None] * n_lookup + q_rows, _next_probs(logits, temperature).tolist(), u)
+            new = drafted[:m] + [nxt]
         n_acc = len(new) - 1
         proposed += kd
         looked_up += n_lookup

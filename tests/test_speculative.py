@@ -531,7 +531,7 @@ def _sampled_joint_pvalue(verify_impl, monkeypatch, runs: int = 2500, *, use_dra
     draft = ToyLM(3, seed=6, scale=1.0) if use_draft else None
     prompt, n, T = ([0, 1, 0, 1, 2, 0] if lookup else [0, 1]), 3, 0.8  # with repeats, lookup finds matches
     if verify_impl is not None:
-        monkeypatch.setattr(spec, "verify", verify_impl)
+        monkeypatch.setattr(spec, "_verify_lists", verify_impl)  # the rule speculative_decode applies per step
     joint = _toy_joint(target, prompt, n, T)
     cells = list(joint)
     counts = dict.fromkeys(cells, 0)
@@ -557,11 +557,12 @@ def test_toy_sampling_follows_the_target_joint_distribution(monkeypatch):
 
 def test_toy_sampling_negative_control(monkeypatch):
     """The same test with a verify that draws the replacement from p instead of the residual must fail."""
-    wrong = _wrong_verifier("p")
-
-    def bad_verify(tokens, q, p, *, generator=None):
-        n_acc, nxt = wrong(torch.tensor([tokens], dtype=torch.long).reshape(1, -1), q, p, generator=generator)
-        return list(tokens[: int(n_acc[0])]) + [int(nxt[0])]
+    def bad_verify(tokens, q, p, u):  # the right acceptance test, but a rejected token is replaced from p
+        for i, x in enumerate(tokens):
+            q_x = 1.0 if q[i] is None else q[i][x]
+            if not (q_x > 0 and u[i] * q_x < p[i][x]):
+                return i, spec._draw(p[i], u[-1])
+        return len(tokens), spec._draw(p[-1], u[-1])
 
     assert _sampled_joint_pvalue(bad_verify, monkeypatch) < P_FAIL
 
@@ -575,9 +576,8 @@ def test_toy_sampling_with_prompt_lookup_follows_the_target_joint_distribution(m
 def test_toy_sampling_with_prompt_lookup_negative_control(monkeypatch):
     """Accepting every looked-up token (as if it were the target's choice) biases the output and must fail."""
 
-    def accept_all(tokens, q, p, *, generator=None):
-        tokens = list(tokens)
-        return tokens + [int(torch.multinomial(p[len(tokens)], 1, generator=generator))]
+    def accept_all(tokens, q, p, u):
+        return len(tokens), spec._draw(p[len(tokens)], u[-1])
 
     assert _sampled_joint_pvalue(accept_all, monkeypatch, use_draft=False, lookup=(2, 1)) < P_FAIL
 

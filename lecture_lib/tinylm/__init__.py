@@ -16,7 +16,7 @@ checkpointing) measure on it. Retrain with ``python -m lecture_lib.tinylm.train 
 from .cache import FloatKVStorage, KVCache, KVStorage
 from .checkpoint import MODEL_NAMES, load, load_checkpoint, save_checkpoint
 from .corpus import train_text, validation_text
-from .inference import generate, perplexity, unigram_perplexity
+from .inference import generate, perplexity, sample_index, unigram_perplexity
 from .model import Block, GPTConfig, TinyGPT, num_params, param_bytes
 from .tokenizer import VOCAB, VOCAB_SIZE, decode, encode, vocab
 
@@ -38,6 +38,7 @@ __all__ = [
     "num_params",
     "param_bytes",
     "perplexity",
+    "sample_index",
     "save_checkpoint",
     "train_text",
     "unigram_perplexity",

