@@ -486,3 +486,33 @@ def test_direct_cached_path_equals_the_modules_bit_for_bit(name):
             handle.remove()
     assert len(calls) == len(modules)  # the hooked run went through the modules
     assert all(torch.equal(a, b) for a, b in zip(direct, modules))
+
+
+# ============================================================================ sampling by inverse CDF
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=12).filter(lambda w: sum(w) > 1e-6),
+       st.integers(0, 2**31 - 1))
+def test_sample_index_never_picks_a_zero_probability_index(weights, seed):
+    probs = torch.tensor(weights, dtype=torch.float64).expand(50, -1)  # 50 draws of one row
+    idx = tinylm.sample_index(probs, torch.Generator().manual_seed(seed))
+    assert idx.shape == (50,) and idx.dtype == torch.long
+    assert all(weights[i] > 0 for i in idx.tolist())
+
+
+def test_sample_index_follows_the_row_and_a_wrong_sampler_does_not():
+    """Chi-square of 20 000 draws against the row (unnormalized weights: the sampler scales by the sum);
+    negative control: the same uniforms read against the row's reverse."""
+    from scipy import stats
+
+    w = torch.tensor([0.5, 0.0, 2.0, 1.0, 0.25, 1.25], dtype=torch.float64)
+    n = 20_000
+    expected = (w / w.sum() * n).numpy()
+    ok = expected > 0
+    counts = torch.bincount(tinylm.sample_index(w.expand(n, -1), torch.Generator().manual_seed(1)), minlength=6)
+    assert counts[1] == 0
+    assert stats.chisquare(counts.numpy()[ok], expected[ok]).pvalue > 1e-3
+    u = torch.rand(n, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    wrong = torch.searchsorted(w.flip(0).cumsum(0), u * w.sum(), right=True)
+    bad = torch.bincount(wrong.clamp_max(5), minlength=6)
+    b = bad.numpy()[ok]
+    assert stats.chisquare(b, expected[ok] * b.sum() / n).pvalue < 1e-6

@@ -541,8 +541,9 @@ def run_speculative(config: dict[str, Any] | None = None, *, out_path: Path | No
     drafts = {name: make_draft(name, teacher, student) for name in cfg["drafts"]}
     prompts = spec_prompts(cfg["n_prompts"], cfg["prompt_chars"])
     models = {name: d[0] for name, d in drafts.items() if d[0] is not None and not d[1]}
-    costs = {name: draft_cost(m, teacher) for name, m in models.items()}
-    v = {k: verify_cost(teacher, k) for k in cfg["ks"]}
+    cpu = time.process_time  # the cost model in CPU time (one thread): other processes inflate it less than wall clock
+    costs = {name: draft_cost(m, teacher, clock=cpu) for name, m in models.items()}
+    v = {k: verify_cost(teacher, k, clock=cpu) for k in cfg["ks"]}
     rows = speculative_records(teacher, drafts, ks=cfg["ks"], temperatures=cfg["temperatures"], prompts=prompts,
                                new_tokens=cfg["new_tokens"], timed=True, repeats=cfg.get("repeats", 1))
     for r in rows:
