@@ -1290,6 +1290,14 @@ JUDGE_MESSAGES: dict[str, dict[str, str]] = {
                '(0.2/0.5/0.8)'),
         "ja": 'Cohen の d は {n_result_d} 組で（scipy で検証済みの）lecture_lib.stats と一致し、ラベルは Cohen の基準（0.2/0.5/0.8）に従います',
     },
+    'C.judge_c6.samples': {
+        "en": 'samples of sizes {n1} and {n2}',
+        "ja": 'サイズ {n1} と {n2} の標本',
+    },
+    'C.no_error': {
+        "en": 'no error',
+        "ja": '例外なし',
+    },
     # -------------------- Part D (lecture_lib.grade.partD)
     'D.inputs_d1.1': {
         "en": '3 workers, 7 requests',

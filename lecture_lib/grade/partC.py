@@ -29,6 +29,11 @@ __all__ = ["QUESTIONS"]
 ALERT_NAMES = ("fast burn", "medium burn", "slow burn")
 
 
+def _no_error(what: str) -> str:
+    """What a probe found when a call should have raised: its "no error" in the language being graded."""
+    return say("C.no_error") if what == "no error" else what
+
+
 def _close(a: float, b: float, rel: float = 1e-9) -> bool:
     return math.isclose(a, b, rel_tol=rel, abs_tol=1e-12)
 
@@ -76,7 +81,7 @@ def judge_c1(inputs: Any, result: Any) -> str:
                        hint)
     for s, b in zip(inputs["bad"], result["bad"]):
         if b != "ValueError":
-            raise Fail(say("C.judge_c1.6", s=s, b=b),
+            raise Fail(say("C.judge_c1.6", s=s, b=_no_error(b)),
                        say("C.judge_c1.7"))
     return say("C.judge_c1.8", n_inputs_cases=len(inputs['cases']))
 
@@ -252,7 +257,7 @@ def judge_c4(inputs: Any, result: Any) -> str:
             raise Fail(say("C.judge_c4.6", lam=lam, mu=mu, ref_l=ref.L, got=got), hint)
     for (lam, mu), u in zip(inputs["unstable"], result["unstable"]):
         if u != "ValueError":
-            raise Fail(say("C.judge_c4.7", lam=lam, mu=mu, u=u),
+            raise Fail(say("C.judge_c4.7", lam=lam, mu=mu, u=_no_error(u)),
                        say("C.judge_c4.8"))
     return say("C.judge_c4.9")
 
@@ -324,7 +329,7 @@ def judge_c6(inputs: Any, result: Any) -> str:
     from lecture_lib import stats
 
     for (x, y), r in zip(inputs["pairs"], result["d"]):
-        label = f"samples of sizes {x.size} and {y.size}"
+        label = say("C.judge_c6.samples", n1=x.size, n2=y.size)
         raised(r, "cohens_d", label)
         got = as_number(r, "cohens_d(...)")
         want = stats.cohens_d(x, y)
