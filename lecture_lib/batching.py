@@ -18,6 +18,10 @@ delivers at most ``B / (a + b * B)`` tokens per second, which approaches ``1 / b
   seconds (the "max queue delay" of real servers), so it may run partly empty.
 * ``continuous`` (iteration-level scheduling, Orca): at every step boundary finished requests leave and
   waiting requests join, up to ``max_batch_size``; each step costs ``a + b * (active requests)``.
+* a scheduler of your own: :func:`simulate_scheduler` asks a function which waiting requests to batch (or
+  how long to wait) whenever the server is idle, and returns the schedule; :func:`replay_batches` computes
+  every time of a schedule with the ``static``/``dynamic`` cost (padding slots are paid for), and checks
+  that it breaks no rule (a request served once, after its arrival, one batch at a time).
 
 **Little's law.** Over a window that contains every request from arrival to completion, the time-average
 number of requests in the system ``L`` equals the arrival rate ``lambda = n / T`` times the mean latency
@@ -56,7 +60,9 @@ __all__ = [
     "measure_copy_bandwidth",
     "measure_step_times",
     "run_batching",
+    "replay_batches",
     "simulate_batching",
+    "simulate_scheduler",
     "step_time",
     "sweep",
     "tinylm_decode_step",
@@ -80,6 +86,20 @@ def _check_policy(policy) -> str:
     if policy not in BATCHING_POLICIES:
         raise ValueError(f"policy must be one of {BATCHING_POLICIES}; got {policy!r}")
     return policy
+
+
+def _check_trace(arrival_times, output_tokens) -> tuple[np.ndarray, np.ndarray]:
+    arr = np.asarray(arrival_times, dtype=np.float64).ravel()
+    tok_in = np.asarray(output_tokens).ravel()
+    if arr.size == 0:
+        raise ValueError("arrival_times must hold at least one request; got an empty array")
+    if tok_in.shape != arr.shape:
+        raise ValueError(f"output_tokens must have one entry per request ({arr.size}); got {tok_in.size}")
+    if not np.all(np.isfinite(arr)) or arr[0] < 0 or np.any(np.diff(arr) < 0):
+        raise ValueError("arrival_times must be finite, >= 0 and non-decreasing")
+    if tok_in.dtype.kind not in "iu" or np.any(tok_in < 1):
+        raise ValueError("output_tokens must be integers >= 1 (decoding steps per request)")
+    return arr, tok_in.astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -285,17 +305,7 @@ def simulate_batching(
     B = _integer("max_batch_size", max_batch_size)
     a, b = _check_cost(a, b)
     max_wait = _nonnegative("max_wait", max_wait)
-    arr = np.asarray(arrival_times, dtype=np.float64).ravel()
-    tok_in = np.asarray(output_tokens).ravel()
-    if arr.size == 0:
-        raise ValueError("arrival_times must hold at least one request; got an empty array")
-    if tok_in.shape != arr.shape:
-        raise ValueError(f"output_tokens must have one entry per request ({arr.size}); got {tok_in.size}")
-    if not np.all(np.isfinite(arr)) or arr[0] < 0 or np.any(np.diff(arr) < 0):
-        raise ValueError("arrival_times must be finite, >= 0 and non-decreasing")
-    if tok_in.dtype.kind not in "iu" or np.any(tok_in < 1):
-        raise ValueError("output_tokens must be integers >= 1 (decoding steps per request)")
-    tok = tok_in.astype(np.int64)
+    arr, tok = _check_trace(arrival_times, output_tokens)
 
     n = arr.size
     start = np.full(n, np.nan)
@@ -439,6 +449,131 @@ def sweep(
                 row["offered_load"] = lam * float(res.output_tokens.mean()) / max_throughput(bs, a, b)
                 rows.append(row)
     return rows
+
+
+# ---------------------------------------------------------------------------------------------------
+# a scheduler of your own (Part E challenge)
+# ---------------------------------------------------------------------------------------------------
+def replay_batches(
+    batches: Sequence[tuple[float, Sequence[int]]],
+    arrival_times,
+    output_tokens,
+    *,
+    max_batch_size: int,
+    a: float,
+    b: float,
+) -> BatchingResult:
+    """The times of a given schedule: ``batches`` lists ``(start_time, request ids)`` in order; every request
+    in exactly one batch, a batch starting no earlier than its requests' arrivals and the previous batch's end.
+
+    Request-level batching as in ``static``/``dynamic``: a batch of ``B`` requests runs ``max(n_i)`` steps of
+    ``a + b * B`` seconds (finished requests keep their slot as padding); request ``i`` completes after its own
+    ``n_i``-th step. Raises ValueError naming the first batch that breaks a rule.
+    """
+    B = _integer("max_batch_size", max_batch_size)
+    a, b = _check_cost(a, b)
+    arr, tok = _check_trace(arrival_times, output_tokens)
+    n = arr.size
+    start = np.full(n, np.nan)
+    first = np.full(n, np.nan)
+    done = np.full(n, np.nan)
+    charged: list[np.ndarray] = []
+    useful: list[np.ndarray] = []
+    free_at = 0.0
+    for k, batch in enumerate(batches):
+        try:
+            t = float(batch[0])
+            ids = np.asarray(batch[1], dtype=np.int64).ravel()
+        except (TypeError, ValueError, IndexError):
+            raise ValueError(f"batch {k} must be (start_time, request ids); got {batch!r}"[:200]) from None
+        if not 1 <= ids.size <= B:
+            raise ValueError(f"batch {k} must hold 1..max_batch_size={B} requests; got {ids.size}")
+        if ids.min() < 0 or ids.max() >= n or np.unique(ids).size != ids.size:
+            raise ValueError(f"batch {k} must name distinct request ids in 0..{n - 1}")
+        if np.any(~np.isnan(start[ids])):
+            raise ValueError(f"batch {k} names a request that an earlier batch already served")
+        if not math.isfinite(t) or t < free_at - 1e-9 or t < arr[ids].max() - 1e-9:
+            raise ValueError(f"batch {k} starts at {t:.6g} s, before the server is free ({free_at:.6g} s) or before "
+                             f"its last request arrives ({arr[ids].max():.6g} s)")
+        step = a + b * ids.size
+        start[ids] = t
+        first[ids] = t + step
+        done[ids] = t + step * tok[ids]
+        steps = int(tok[ids].max())
+        charged.append(np.full(steps, ids.size, dtype=np.int64))
+        useful.append((tok[ids][None, :] > np.arange(steps)[:, None]).sum(axis=1))  # slots still producing
+        free_at = t + step * steps
+    if np.any(np.isnan(start)):
+        raise ValueError(f"every request must be in a batch; {int(np.isnan(start).sum())} of {n} are not")
+    end = max(free_at, float(done.max()))
+    return BatchingResult(
+        policy="scheduler", max_batch_size=B, a=a, b=b, arrival_times=arr, output_tokens=tok, start_times=start,
+        first_token_times=first, completion_times=done, step_batch_sizes=np.concatenate(charged),
+        step_active=np.concatenate(useful).astype(np.int64),
+        area_in_system=float((done - arr).sum()), end_time=float(end),
+    )
+
+
+def simulate_scheduler(
+    scheduler: Callable[[float, list[tuple[int, float, int]]], object],
+    arrival_times,
+    output_tokens,
+    *,
+    max_batch_size: int,
+    a: float,
+    b: float,
+) -> list[tuple[float, list[int]]]:
+    """Run one server whose batches are chosen by ``scheduler``; returns the schedule (``(start, ids)`` per
+    batch, the input of :func:`replay_batches`, which computes every time from it).
+
+    Whenever the server is idle and requests wait, the simulator calls ``scheduler(now, waiting)``, where
+    ``waiting`` lists ``(request id, arrival time, output tokens)`` in arrival order (a request's length is
+    known on arrival, like a client's ``max_tokens`` that is always used up). It returns either a list of
+    request ids (1..``max_batch_size`` of the waiting ones) to run now as one batch, or a number of seconds
+    ``> 0`` to wait: the scheduler is asked again then, or at the next arrival if that comes first.
+    The scheduler sees only the past: no arrival time or length of a request that has not arrived.
+    """
+    B = _integer("max_batch_size", max_batch_size)
+    a, b = _check_cost(a, b)
+    arr, tok = _check_trace(arrival_times, output_tokens)
+    if not callable(scheduler):
+        raise TypeError(f"scheduler must be callable as scheduler(now, waiting); got {type(scheduler).__name__}")
+    n = arr.size
+    waiting: dict[int, tuple[int, float, int]] = {}
+    schedule: list[tuple[float, list[int]]] = []
+    t, nxt, idle = 0.0, 0, 0
+    while nxt < n or waiting:
+        while nxt < n and arr[nxt] <= t:
+            waiting[nxt] = (nxt, float(arr[nxt]), int(tok[nxt]))
+            nxt += 1
+        if not waiting:
+            t = float(arr[nxt])
+            continue
+        decision = scheduler(t, list(waiting.values()))
+        if isinstance(decision, numbers.Real) and not isinstance(decision, bool):
+            wait = float(decision)
+            if not (math.isfinite(wait) and wait > 0):
+                raise ValueError(f"the scheduler must return request ids or a wait in seconds > 0; got {decision!r}")
+            idle = idle + 1 if nxt >= n else 0
+            if idle > 10_000:
+                raise ValueError(f"the scheduler keeps waiting with {len(waiting)} requests left and none to come: "
+                                 "it must run every request eventually")
+            later = max(t + wait, float(np.nextafter(t, math.inf)))  # time moves on, however small the wait
+            t = min(later, float(arr[nxt])) if nxt < n else later
+            continue
+        try:
+            ids = [int(i) for i in decision]
+        except (TypeError, ValueError):
+            raise ValueError(f"the scheduler must return a list of request ids or a wait in seconds; got "
+                             f"{decision!r}"[:200]) from None
+        if not 1 <= len(ids) <= B or len(set(ids)) != len(ids) or any(i not in waiting for i in ids):
+            raise ValueError(f"the scheduler must pick 1..max_batch_size={B} distinct ids among the waiting "
+                             f"requests; got {ids[:8]}{' ...' if len(ids) > 8 else ''}")
+        for i in ids:
+            del waiting[i]
+        schedule.append((t, ids))
+        t += (a + b * len(ids)) * int(tok[ids].max())
+    return schedule
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -312,3 +312,68 @@ def test_decode_step_flops_bad_input(kwargs, err, name):
     args = {"n_layer": 2, "d_model": 8, "context_len": 3, **kwargs}
     with pytest.raises(err, match=name):
         bt.decode_step_flops(**args)
+
+
+# ------------------------------------------------------------------------------ a scheduler of your own
+def _greedy(max_batch):
+    return lambda now, waiting: [w[0] for w in waiting[:max_batch]]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), lam=st.floats(0.5, 40.0), max_batch=st.integers(1, 16))
+def test_a_greedy_scheduler_replays_as_dynamic_batching_without_waiting(seed, lam, max_batch):
+    """Run everything waiting (up to the batch size) whenever the server is idle = ``dynamic`` with max_wait 0."""
+    arr, tok = bt.make_requests(300, lam, output_tokens=(1, 40), seed=seed)
+    ref = bt.simulate_batching("dynamic", arr, tok, max_batch_size=max_batch, a=0.01, b=0.002, max_wait=0.0)
+    schedule = bt.simulate_scheduler(_greedy(max_batch), arr, tok, max_batch_size=max_batch, a=0.01, b=0.002)
+    got = bt.replay_batches(schedule, arr, tok, max_batch_size=max_batch, a=0.01, b=0.002)
+    np.testing.assert_allclose(got.start_times, ref.start_times, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got.completion_times, ref.completion_times, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(got.step_batch_sizes, ref.step_batch_sizes)
+    np.testing.assert_array_equal(got.step_active, ref.step_active)
+    assert got.little_law()["relative_gap"] < 1e-9
+
+
+def test_a_scheduler_that_waits_is_asked_again_and_sees_only_the_past():
+    arr, tok = np.array([0.0, 0.1, 0.25, 2.0]), np.array([3, 1, 2, 1])
+    seen = []
+
+    def batch_of_three(now, waiting):
+        seen.append((now, [w[0] for w in waiting]))
+        return [w[0] for w in waiting] if len(waiting) >= 3 or now >= 1.0 else 0.4
+
+    schedule = bt.simulate_scheduler(batch_of_three, arr, tok, max_batch_size=4, a=0.1, b=0.05)
+    assert seen[:3] == [(0.0, [0]), (0.1, [0, 1]), (0.25, [0, 1, 2])]  # each arrival asks again, before the wait ends
+    assert schedule == [(0.25, [0, 1, 2]), (2.0, [3])]
+    res = bt.replay_batches(schedule, arr, tok, max_batch_size=4, a=0.1, b=0.05)
+    # a batch of 3 steps 0.25 s: request 1 (one token) is done after one step, request 0 after three
+    np.testing.assert_allclose(res.completion_times, [1.0, 0.5, 0.75, 2.15])
+    np.testing.assert_array_equal(res.step_batch_sizes, [3, 3, 3, 1])
+    np.testing.assert_array_equal(res.step_active, [3, 2, 1, 1])
+
+
+@pytest.mark.parametrize("schedule,words", [
+    ([(0.0, [0, 1])], "before its last request arrives"),
+    ([(0.5, [0]), (0.6, [1])], "before the server is free"),
+    ([(1.0, [0, 1]), (9.0, [1])], "already served"),
+    ([(1.0, [0])], "every request must be in a batch"),
+    ([(1.0, [0, 1, 2])], "1..max_batch_size=2"),
+    ([(1.0, [0, 7])], "distinct request ids in 0..1"),
+    ([("soon", [0, 1])], "(start_time, request ids)"),
+])
+def test_replay_rejects_a_schedule_that_breaks_a_rule(schedule, words):
+    with pytest.raises(ValueError) as err:
+        bt.replay_batches(schedule, [0.0, 0.5], [2, 2], max_batch_size=2, a=0.1, b=0.1)
+    assert words in str(err.value)
+
+
+def test_simulate_scheduler_rejects_bad_decisions():
+    arr, tok = np.array([0.0, 1.0]), np.array([1, 1])
+    for decision, words in (([5], "among the waiting"), ([], "1..max_batch_size"), (0.0, "> 0"), ("x", "list of request ids")):
+        with pytest.raises(ValueError) as err:
+            bt.simulate_scheduler(lambda now, waiting, d=decision: d, arr, tok, max_batch_size=2, a=0.1, b=0.1)
+        assert words in str(err.value)
+    with pytest.raises(ValueError, match="keeps waiting"):
+        bt.simulate_scheduler(lambda now, waiting: 1.0, arr, tok, max_batch_size=2, a=0.1, b=0.1)
+    with pytest.raises(TypeError, match="scheduler must be callable"):
+        bt.simulate_scheduler(None, arr, tok, max_batch_size=2, a=0.1, b=0.1)
