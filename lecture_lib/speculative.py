@@ -413,6 +413,7 @@ def speculative_decode(
     target_storage: Callable[[], Any] | None = None,
     draft_storage: Callable[[], Any] | None = None,
     lookup: bool | tuple[int, int] = False,
+    stop_below: float | None = None,
 ) -> tuple[list[int], dict]:
     """Speculative decoding on token ids; returns (the max_new_tokens new ids, stats).
 
@@ -438,6 +439,12 @@ def speculative_decode(
     the draft model, if any, proposes the rest. ``draft=None`` with ``lookup``: lookup alone (a step with no
     match verifies zero draft tokens, i.e. is one plain decoding step).
 
+    ``stop_below``: adaptive draft length. None (default): the draft model always proposes up to kk tokens.
+    A probability p: the draft stops proposing in a step as soon as its most likely next token has probability
+    below p (in the draft's distribution at this temperature; the token it drew is still proposed): an unsure draft
+    is usually rejected, so its later tokens would cost draft calls for nothing. The stopping rule reads only the
+    draft's own numbers, so the output stays exact (greedy at T = 0, a sample from the target at T > 0).
+
     stats: ``new_tokens``, ``target_calls``, ``draft_calls``, ``proposed`` and ``accepted`` draft tokens,
     ``rejected`` (steps that ended with a rejection), ``acceptance_rate`` = accepted / (accepted + rejected):
     the fraction of *verified* draft tokens that were accepted, i.e. the per-token alpha of
@@ -461,6 +468,7 @@ def speculative_decode(
         ngrams = (6, 3) if lookup else None
     else:
         raise TypeError(f"lookup must be a bool or a (max_ngram, min_ngram) tuple; got {type(lookup).__name__}")
+    stop = None if stop_below is None else fraction("stop_below", stop_below, note="or None (fixed draft length)")
     if draft is None and ngrams is None:
         raise ValueError("draft may be None only with lookup=True (prompt lookup drafts alone)")
     for m, name in ((target, "target"), (draft, "draft")):
@@ -507,11 +515,15 @@ def speculative_decode(
             draft_calls += 1
             if greedy:
                 x = int(logits.argmax())
+                unsure = stop is not None and float(torch.softmax(logits, -1)[x]) < stop
             else:
                 q = _next_probs(logits, temperature).tolist()
                 x = _draw(q, u_draft[len(q_rows)])
                 q_rows.append(q)
+                unsure = stop is not None and max(q) < stop
             drafted.append(x)
+            if unsure:  # adaptive draft length: stop proposing after an unsure guess
+                break
         kd = len(drafted)
         at = start + len(tcache)
         feed = seq[at:] + drafted if at < len(seq) else drafted[at - len(seq):]
@@ -567,6 +579,7 @@ def speculative_generate(
     seed: int = 0,
     draft_storage: Callable[[], Any] | None = None,
     lookup: bool | tuple[int, int] = False,
+    stop_below: float | None = None,
 ) -> tuple[str, dict]:
     """Text in, text out: speculative decoding of the tiny LM (character tokens).
 
@@ -575,7 +588,7 @@ def speculative_generate(
     temperature > 0 it is a sample from the target (seeded by ``seed``). ``draft`` is any tiny-LM model
     (e.g. the student), a :class:`QuantSpecDraft` (the target itself, INT4 weights + 4-bit KV cache), or None
     with ``lookup=True`` (prompt lookup alone; ``lookup`` with a model: lookup first, the model fills up).
-    stats: see :func:`speculative_decode`.
+    ``stop_below``: adaptive draft length (see :func:`speculative_decode`). stats: see :func:`speculative_decode`.
     """
     from lecture_lib.tinylm import tokenizer  # the tiny LM's character vocabulary (text <-> ids)
 
@@ -583,7 +596,7 @@ def speculative_generate(
         raise TypeError(f"prompt must be a str; got {type(prompt).__name__}")
     ids, stats = speculative_decode(
         target, draft, tokenizer.encode(prompt), max_new_tokens,
-        k=k, temperature=temperature, seed=seed, draft_storage=draft_storage, lookup=lookup,
+        k=k, temperature=temperature, seed=seed, draft_storage=draft_storage, lookup=lookup, stop_below=stop_below,
     )
     return tokenizer.decode(ids), stats
 

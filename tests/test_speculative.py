@@ -526,7 +526,8 @@ def _toy_joint(model: ToyLM, prompt: list[int], n: int, temperature: float) -> d
     return out
 
 
-def _sampled_joint_pvalue(verify_impl, monkeypatch, runs: int = 2500, *, use_draft: bool = True, lookup=False) -> float:
+def _sampled_joint_pvalue(verify_impl, monkeypatch, runs: int = 2500, *, use_draft: bool = True, lookup=False,
+                          stop_below=None) -> float:
     target = ToyLM(3, seed=5, scale=1.0)
     draft = ToyLM(3, seed=6, scale=1.0) if use_draft else None
     prompt, n, T = ([0, 1, 0, 1, 2, 0] if lookup else [0, 1]), 3, 0.8  # with repeats, lookup finds matches
@@ -537,7 +538,8 @@ def _sampled_joint_pvalue(verify_impl, monkeypatch, runs: int = 2500, *, use_dra
     counts = dict.fromkeys(cells, 0)
     looked_up = 0
     for seed in range(runs):
-        ids, st_ = speculative_decode(target, draft, prompt, n, k=2, temperature=T, seed=seed, lookup=lookup)
+        ids, st_ = speculative_decode(target, draft, prompt, n, k=2, temperature=T, seed=seed, lookup=lookup,
+                                      stop_below=stop_below)
         counts[tuple(ids)] += 1
         looked_up += st_["lookup_proposed"]
     assert (looked_up > runs) == bool(lookup)  # with lookup, most runs verify looked-up tokens
@@ -738,3 +740,35 @@ def test_tinylm_first_sampled_token_follows_the_teacher(tiny_lms):
     f_exp = np.append(f_exp[~small], f_exp[small].sum())
     assert f_exp.size >= 3
     assert stats.chisquare(f_obs, f_exp).pvalue > P_PASS
+
+
+# ======================================================================== adaptive draft length (stop_below)
+def test_toy_sampling_with_adaptive_draft_length_follows_the_target_joint_distribution(monkeypatch):
+    """Stopping a step's draft when the draft is unsure reads only the draft's numbers: still exact at T > 0."""
+    assert _sampled_joint_pvalue(None, monkeypatch, stop_below=0.6) > P_PASS
+
+
+@pytest.mark.parametrize("k", [3, 8])
+def test_tinylm_greedy_with_adaptive_draft_length_equals_generate_and_saves_draft_calls(tiny_lms, k):
+    from lecture_lib import tinylm
+    from lecture_lib.speculative import speculative_generate
+
+    teacher, student = tiny_lms
+    prompt, n = PROMPTS[2], 150
+    want = tinylm.generate(teacher, prompt, n)
+    fixed, st_fixed = speculative_generate(teacher, student, prompt, n, k=k, lookup=True)
+    adaptive, st_ = speculative_generate(teacher, student, prompt, n, k=k, lookup=True, stop_below=0.5)
+    assert adaptive == fixed == want
+    assert st_["draft_calls"] < st_fixed["draft_calls"]  # unsure guesses end the step's draft early
+    assert st_["acceptance_rate"] > st_fixed["acceptance_rate"]  # what is left is more often right
+    # stop_below=1: the draft stops after its first guess of every step (a float32 softmax of this student stays < 1)
+    _, st_one = speculative_generate(teacher, student, prompt, n, k=k, stop_below=1.0)
+    assert st_one["proposed"] == st_one["draft_calls"]
+    assert st_one["target_calls"] - 3 <= st_one["draft_calls"] <= st_one["target_calls"]
+
+
+@pytest.mark.parametrize("bad, err", [(1.5, ValueError), (-0.1, ValueError), ("0.5", TypeError), (float("nan"), ValueError)])
+def test_stop_below_must_be_a_probability(bad, err):
+    target = ToyLM(3, seed=5)
+    with pytest.raises(err, match="stop_below"):
+        speculative_decode(target, ToyLM(3, seed=6), [0, 1], 3, k=2, stop_below=bad)

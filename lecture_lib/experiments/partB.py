@@ -106,6 +106,11 @@ SPEC_CONFIG: dict[str, Any] = {"ks": [1, 2, 3, 4, 5, 6, 7, 8], "temperatures": [
 #: ``speculative.speculative_generate(..., lookup=...)``.
 DRAFT_NAMES = ("student", "int4-self", "lookup", "student+lookup")
 
+#: One more draft for ``benchmarks/bench_speculative.py`` (not in the recorded grid): the student after prompt lookup
+#: with an adaptive draft length, ``speculative_decode(..., stop_below=ADAPTIVE_STOP)``.
+ADAPTIVE_DRAFT = "student+lookup+stop"
+ADAPTIVE_STOP = 0.5
+
 
 # ============================================================================== widgets and lecture checks
 def next_char_logits(model: torch.nn.Module, context: str) -> torch.Tensor:
@@ -402,19 +407,25 @@ def spec_prompts(n: int = 2, chars: int = 48) -> list[str]:
     return [val[(i + 1) * step:(i + 1) * step + chars] for i in range(n)]
 
 
-def make_draft(name: str, teacher: torch.nn.Module, student: torch.nn.Module | None = None) -> tuple[Any, bool]:
-    """(draft model or None, lookup) for one of :data:`DRAFT_NAMES`."""
+def make_draft(name: str, teacher: torch.nn.Module, student: torch.nn.Module | None = None) -> tuple:
+    """(draft model or None, lookup) for one of :data:`DRAFT_NAMES`; ``(student, True, ADAPTIVE_STOP)`` for
+    :data:`ADAPTIVE_DRAFT` (the third item is ``stop_below``)."""
+    if name == ADAPTIVE_DRAFT:
+        return (tinylm.load("student") if student is None else student), True, ADAPTIVE_STOP
     if name in ("student", "student+lookup"):
         return (tinylm.load("student") if student is None else student), name == "student+lookup"
     if name == "int4-self":
         return speculative.quantspec_draft(teacher, weight_bits=4, group_size=32, kv_format="int4"), False
     if name == "lookup":
         return None, True
-    raise ValueError(f"draft must be one of {DRAFT_NAMES}; got {name!r}")
+    raise ValueError(f"draft must be one of {DRAFT_NAMES + (ADAPTIVE_DRAFT,)}; got {name!r}")
 
 
-def _draft_and_lookup(d: Any) -> tuple[Any, bool]:
-    return d if isinstance(d, tuple) else (d, False)
+def _draft_and_lookup(d: Any) -> tuple[Any, bool, float | None]:
+    """(model or None, lookup, stop_below) from a model or a :func:`make_draft` tuple."""
+    if not isinstance(d, tuple):
+        return d, False, None
+    return (d[0], d[1], d[2] if len(d) > 2 else None)
 
 
 def speculative_records(teacher, drafts: dict[str, Any], *, ks: Sequence[int], temperatures: Sequence[float],
@@ -422,7 +433,7 @@ def speculative_records(teacher, drafts: dict[str, Any], *, ks: Sequence[int], t
                         repeats: int = 1) -> list[dict[str, Any]]:
     """Decode every prompt plainly and speculatively for each (draft, k, temperature); one record each.
 
-    ``drafts``: name -> a draft model, or a ``(model or None, lookup)`` pair (:func:`make_draft`).
+    ``drafts``: name -> a draft model, or a ``(model or None, lookup[, stop_below])`` tuple (:func:`make_draft`).
     Deterministic fields: accepted_fraction (accepted / proposed over all prompts, as ``stats["accepted_fraction"]``),
     alpha (per examined token, :func:`alpha_from_histogram`), tokens_per_target_call (all steps), tokens_per_full_step
     (steps with the full k drafts, the quantity the formula describes), formula_tokens = (1 - alpha^(k+1)) / (1 - alpha),
@@ -436,7 +447,7 @@ def speculative_records(teacher, drafts: dict[str, Any], *, ks: Sequence[int], t
     rows = []
     for T in temperatures:
         for dname, d in drafts.items():
-            model, lookup = _draft_and_lookup(d)
+            model, lookup, stop_below = _draft_and_lookup(d)
             for k in ks:
                 best_plain = best_spec = best_plain_cpu = best_spec_cpu = math.inf
                 for _ in range(repeats if timed else 1):
@@ -448,7 +459,7 @@ def speculative_records(teacher, drafts: dict[str, Any], *, ks: Sequence[int], t
                         ref = tinylm.generate(teacher, p, new_tokens, temperature=T, seed=i) if (timed or T == 0) else None
                         t1, c1 = time.perf_counter(), time.process_time()
                         text, st = speculative.speculative_generate(teacher, model, p, new_tokens, k=k, temperature=T,
-                                                                    seed=i, lookup=lookup)
+                                                                    seed=i, lookup=lookup, stop_below=stop_below)
                         t2, c2 = time.perf_counter(), time.process_time()
                         plain_s += t1 - t0
                         spec_s += t2 - t1
