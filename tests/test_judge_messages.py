@@ -23,9 +23,11 @@ from lecture_lib.grade.judge_messages import (JUDGE_MESSAGES, fields_of, hint_te
 ROOT = Path(__file__).resolve().parent.parent
 GRADE = ROOT / "lecture_lib" / "grade"
 #: Modules whose judge messages are not keyed yet (English in both languages); the report lists them.
-NOT_KEYED_YET = {"challenges.py"}
-#: Keys looked up with a computed name: ``say(f"B.{name}")`` for Part B's mistake table, and the probe's reasons.
-DYNAMIC = re.compile(r"^(B\.b[12]_\w+|core\.probe\.\w+|core\.runner\.\w+|core\.describe\.(tensor|array)|stub\..+)$")
+NOT_KEYED_YET: set[str] = set()
+#: Keys looked up with a computed name: ``say(f"B.{name}")`` for Part B's mistake table, the probe's reasons and
+#: the challenges' tier names (``say(f"challenges.tier.{tier}")``).
+DYNAMIC = re.compile(r"^(B\.b[12]_\w+|core\.probe\.\w+|core\.runner\.\w+|core\.describe\.(tensor|array)|stub\..+"
+                     r"|challenges\.tier\.[123])$")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 #: Three plain English words in a row: prose, not a formula or a name of code.
 PROSE = re.compile(r"\b[a-z]{2,} [a-z]{2,} [a-z]{2,}\b")
@@ -65,7 +67,8 @@ def test_say_follows_the_language_being_graded():
 def test_hint_text_is_the_longest_literal_stretch():
     assert hint_text("core.as_tensor.1", "en") == "must return a torch.Tensor; got"
     assert hint_text("B.b2_kl_sum", "ja") == JUDGE_MESSAGES["B.b2_kl_sum"]["ja"]
-    assert hint_text("English words of an unkeyed hint", "ja") == "English words of an unkeyed hint"
+    with pytest.raises(ValueError, match="key must be one of"):
+        hint_text("English words of an unkeyed hint", "ja")
 
 
 # ---------------------------------------------------------------------------------------------- the AST guard

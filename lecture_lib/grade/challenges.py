@@ -22,12 +22,18 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .core import Fail, Mistake, Question, Scored, as_array, describe, plain
+from .judge_messages import say
 from .probe_runtime import Raised, call, get_function
 
 __all__ = ["CHALLENGES", "TIER_NAMES", "tier_of"]
 
 #: Points per tier.
 TIER_NAMES = {1: "bronze", 2: "silver", 3: "gold"}
+
+
+def tier_name(tier: int) -> str:
+    """The name of ``tier`` (1..3: bronze, silver, gold; :data:`TIER_NAMES`) in the language being graded."""
+    return say(f"challenges.tier.{tier}")
 
 
 def tier_of(value: float, thresholds: Sequence[float], *, lower_is_better: bool = True) -> int:
@@ -42,10 +48,10 @@ def tier_of(value: float, thresholds: Sequence[float], *, lower_is_better: bool 
 def _verdict(tier: int, figure: str, thresholds: str) -> Any:
     """A judge's result for ``tier``: Scored(1..3) with the measured figure, or Fail naming the bronze bar."""
     if tier == 0:
-        raise Fail(f"{figure}: not yet bronze ({thresholds})")
+        raise Fail(say("challenges.verdict.1", figure=figure, thresholds=thresholds))
     if tier == 3:
-        return f"gold: {figure} ({thresholds})"
-    return Scored(tier, f"{TIER_NAMES[tier]}: {figure} ({thresholds})")
+        return say("challenges.verdict.2", figure=figure, thresholds=thresholds)
+    return Scored(tier, say("challenges.verdict.tier", tier=tier_name(tier), figure=figure, thresholds=thresholds))
 
 
 # ============================================================================================= D-challenge
@@ -113,12 +119,12 @@ def judge_d_challenge(inputs: Any, result: Any) -> Any:
     assignments = []
     for k, (tr, r) in enumerate(zip(inputs["traces"], result)):
         if isinstance(r, Raised):
-            raise Fail(f"running MyBalancer on held-out trace {k + 1} raised {r.message}",
-                       "pick(now) must return a worker index 0..n_workers-1; dispatched() and completed() must not raise",
+            raise Fail(say("challenges.judge_d_challenge.1", k_1=k + 1, r_message=r.message),
+                       say("challenges.judge_d_challenge.2"),
                        status="error")
         a = np.asarray(plain(r))
         if a.shape != (len(tr["arrivals"]),):
-            raise Fail(f"the balancer's run must give one worker per request; got {describe(r)}")
+            raise Fail(say("challenges.judge_d_challenge.3", describe_r=describe(r)))
         assignments.append(a.astype(np.int64))
     s = d_challenge_score(inputs, assignments)
     tier = tier_of(s["ratio"], D_THRESHOLDS)
@@ -126,19 +132,17 @@ def judge_d_challenge(inputs: Any, result: Any) -> Any:
         counts = np.bincount(np.concatenate(assignments), minlength=D_WORKERS)
         share = counts / counts.sum()
         if share.max() > 0.9:
-            hint = "nearly every request goes to one worker: compare the workers' expected delays at every pick"
+            hint = say("challenges.judge_d_challenge.4")
         elif share.max() < 1.5 * share.min():
-            hint = ("every worker gets about the same share although their speeds differ: learn each worker's "
-                    "service time from completed() and send more to the fast ones")
+            hint = say("challenges.judge_d_challenge.5")
         else:
-            hint = "weigh each worker's queue by its estimated service time, learned from the completions"
-        figure = (f"p99 latency {s['ratio']:.2f} x the better of P2C and peak-EWMA (geometric mean over "
-                  f"{len(assignments)} held-out traces)")
-        raise Fail(f"{figure}: not yet bronze (bronze <= {D_THRESHOLDS[0]:g} x)", hint)
-    figure = (f"p99 latency {s['ratio']:.2f} x the better of P2C and peak-EWMA (geometric mean over "
-              f"{len(assignments)} held-out traces; median p99 {s['p99']:.3g} s vs P2C {s['p2c']:.3g} s, "
-              f"peak-EWMA {s['ewma']:.3g} s)")
-    bars = ", ".join(f"{TIER_NAMES[k + 1]} <= {t:g} x" for k, t in enumerate(D_THRESHOLDS))
+            hint = say("challenges.judge_d_challenge.6")
+        figure = say("challenges.judge_d_challenge.7", s_ratio=s['ratio'], n_assignments=len(assignments))
+        raise Fail(say("challenges.judge_d_challenge.8", figure=figure, d_thresholds_0=D_THRESHOLDS[0]), hint)
+    figure = say("challenges.judge_d_challenge.9", s_ratio=s['ratio'], n_assignments=len(assignments),
+                 s_p99=s['p99'], s_p2c=s['p2c'], s_ewma=s['ewma'])
+    bars = say("challenges.bars.sep").join(say("challenges.bar.le_x", tier=tier_name(k + 1), t=t)
+                                           for k, t in enumerate(D_THRESHOLDS))
     return _verdict(tier, figure, bars)
 
 
@@ -271,7 +275,8 @@ def b_replay(greedy: Sequence[Sequence[int]], drafts: Sequence[Sequence[Sequence
 
 def judge_b_challenge(inputs: Any, result: Any) -> Any:
     if isinstance(result, Raised):
-        raise Fail(f"draft_tokens raised {result.message}", "return a list of at most k token ids (ints)",
+        raise Fail(say("challenges.judge_b_challenge.1", result_message=result.message),
+                   say("challenges.judge_b_challenge.2"),
                    status="error")
     n = int(inputs["new_tokens"])
     greedy = [_b_greedy(p, n) for p in inputs["prompts"]]
@@ -279,25 +284,23 @@ def judge_b_challenge(inputs: Any, result: Any) -> Any:
     try:
         r = b_replay(greedy, drafts, n)
     except ValueError as err:
-        raise Fail(f"the draft steps do not replay: {err}") from None
+        raise Fail(say("challenges.judge_b_challenge.3", err=err)) from None
     cost = float(result["draft_seconds"]) / (r["calls"] * float(result["target_seconds"]))
     if cost > B_COST_LIMIT:
-        raise Fail(f"a draft step cost {cost:.2f} target calls (wall-clock in the same run); a draft must cost at most "
-                   f"{B_COST_LIMIT:g} of a target call, or speculation cannot pay",
-                   "no teacher calls inside the draft; keep a small model's KV cache between steps or use tables "
-                   "built before decoding")
+        raise Fail(say("challenges.judge_b_challenge.4", cost=cost, B_COST_LIMIT=B_COST_LIMIT),
+                   say("challenges.judge_b_challenge.5"))
     tier = tier_of(r["tokens_per_call"], B_THRESHOLDS, lower_is_better=False)
     if tier == 0:
-        hint = ("propose tokens: an empty draft makes every step one plain decoding step"
+        hint = (say("challenges.judge_b_challenge.6")
                 if r["accepted_fraction"] == 0 and all(not d for steps in drafts for d in steps) else
-                "prompt lookup alone rarely matches fresh text: add a model of the language (n-grams of the "
-                "training text, or a small model with its own KV cache)")
-        raise Fail(f"{r['tokens_per_call']:.2f} tokens per target call on {len(greedy)} held-out prompts: not yet "
-                   f"bronze (bronze >= {B_THRESHOLDS[0]:g})", hint)
-    figure = (f"{r['tokens_per_call']:.2f} tokens per target call on {len(greedy)} held-out prompts, output "
-              f"identical to greedy decoding ({100 * r['accepted_fraction']:.0f} % of draft tokens accepted; "
-              f"draft cost {'below 0.25' if cost < 0.25 else f'{cost:.2f}'} of a target call)")
-    bars = ", ".join(f"{TIER_NAMES[k + 1]} >= {t:g}" for k, t in enumerate(B_THRESHOLDS))
+                say("challenges.judge_b_challenge.7"))
+        raise Fail(say("challenges.judge_b_challenge.8", r_tokens_per_call=r['tokens_per_call'], n_greedy=len(greedy),
+                       b_thresholds_0=B_THRESHOLDS[0]), hint)
+    draft_cost = say("challenges.judge_b_challenge.below", limit=0.25) if cost < 0.25 else f"{cost:.2f}"
+    figure = say("challenges.judge_b_challenge.9", r_tokens_per_call=r['tokens_per_call'], n_greedy=len(greedy),
+                 v_100_r_accepted_fraction=100 * r['accepted_fraction'], value4=draft_cost)
+    bars = say("challenges.bars.sep").join(say("challenges.bar.ge", tier=tier_name(k + 1), t=t)
+                                           for k, t in enumerate(B_THRESHOLDS))
     return _verdict(tier, figure, bars)
 
 
@@ -391,53 +394,51 @@ def a_challenge_score(inputs: Any, weights: Mapping[str, np.ndarray]) -> dict[st
 
 def judge_a_challenge(inputs: Any, result: Any) -> Any:
     if isinstance(result, Raised):
-        raise Fail(f"quantize_teacher raised {result.message}",
-                   "return {name: (codes, scale, zero)} for every Linear layer of the model", status="error")
+        raise Fail(say("challenges.judge_a_challenge.1", result_message=result.message),
+                   say("challenges.judge_a_challenge.2"), status="error")
     if not isinstance(result, dict):
-        raise Fail(f"quantize_teacher must return a dict {{layer name: (codes, scale, zero)}}; got {describe(result)}")
+        raise Fail(say("challenges.judge_a_challenge.3", describe_result=describe(result)))
     layers = _a_linears(_teacher())
     missing = [n for n in layers if n not in result]
     if missing:
-        raise Fail(f"quantize_teacher must quantize every Linear layer of the teacher ({len(layers)}); missing "
-                   f"{', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}")
+        raise Fail(say("challenges.judge_a_challenge.4", n_layers=len(layers), join_missing_4=', '.join(missing[:4]),
+                       if_len_missing_4_else=' ...' if len(missing) > 4 else ''))
     weights, shapes = {}, []
     for name, m in layers.items():
         entry = result[name]
         if not (isinstance(entry, tuple) and len(entry) == 3 or isinstance(entry, list) and len(entry) == 3):
-            raise Fail(f"{name}: each layer must map to (codes, scale, zero); got {describe(entry)}")
-        codes, scale, zero = (as_array(x, f"{name}'s {what}") for x, what in zip(entry, ("codes", "scale", "zero")))
+            raise Fail(say("challenges.judge_a_challenge.5", name=name, describe_entry=describe(entry)))
+        codes, scale, zero = (as_array(x, say("challenges.what.part", name=name, what=what))
+                              for x, what in zip(entry, ("codes", "scale", "zero")))
         out, cols = m.weight.shape
         if codes.shape != (out, cols) or codes.dtype.kind not in "iu":
-            raise Fail(f"{name}: codes must be an integer tensor of the weight's shape {(out, cols)}; got "
-                       f"{describe(entry[0])}")
+            raise Fail(say("challenges.judge_a_challenge.6", name=name, out_cols=(out, cols),
+                           describe_entry_0=describe(entry[0])))
         if codes.min() < 0 or codes.max() > 2**A_BITS - 1:
-            raise Fail(f"{name}: codes must lie in 0..{2**A_BITS - 1} (3 bits); found {int(codes.min())}.."
-                       f"{int(codes.max())}",
-                       "shift the codes by the zero point: code = round(w / s) + z, and w = s * (code - z)")
+            raise Fail(say("challenges.judge_a_challenge.7", name=name, v_2_a_bits_1=2 ** A_BITS - 1,
+                           codes_min=int(codes.min()), codes_max=int(codes.max())),
+                       say("challenges.judge_a_challenge.8"))
         if scale.ndim != 2 or scale.shape != zero.shape or scale.shape[0] != out or not 1 <= scale.shape[1] <= cols \
                 or cols % scale.shape[1]:
-            raise Fail(f"{name}: scale and zero must both have shape [{out}, in / g] for a group size g that divides "
-                       f"{cols}; got {describe(entry[1])} and {describe(entry[2])}")
+            raise Fail(say("challenges.judge_a_challenge.9", name=name, out=out, cols=cols,
+                           describe_entry_1=describe(entry[1]), describe_entry_2=describe(entry[2])))
         if not (np.all(np.abs(scale) < 65504) and np.all(np.abs(zero) < 65504)):  # finite once stored in float16
-            raise Fail(f"{name}: scale and zero must be finite in float16 (|x| < 65504)")
+            raise Fail(say("challenges.judge_a_challenge.10", name=name))
         shapes.append((out, cols, scale.shape[1]))
         weights[name] = a_dequantize(codes, scale, zero)
     bits = a_bits_per_weight(shapes)
     if bits > A_BUDGET + 1e-9:
-        raise Fail(f"{bits:.3f} bits per weight (3 per code, 16 per scale and per zero point): over the budget of "
-                   f"{A_BUDGET:g}",
-                   "every group's scale and zero point cost 32 bits, 32 / g per weight: groups of 128 columns "
-                   "fit exactly")
+        raise Fail(say("challenges.judge_a_challenge.11", bits=bits, A_BUDGET=A_BUDGET),
+                   say("challenges.judge_a_challenge.12"))
     s = a_challenge_score(inputs, weights)
     tier = tier_of(s["increase_pct"], A_THRESHOLDS)
-    figure = (f"perplexity +{s['increase_pct']:.1f} % over the float teacher ({s['perplexity']:.2f} vs "
-              f"{s['float']:.2f} on {len(inputs['starts'])} held-out windows of {A_CHARS} characters) at "
-              f"{bits:.3f} bits per weight")
-    bars = ", ".join(f"{TIER_NAMES[k + 1]} <= +{t:g} %" for k, t in enumerate(A_THRESHOLDS))
+    figure = say("challenges.judge_a_challenge.13", s_increase_pct=s['increase_pct'], s_perplexity=s['perplexity'],
+                 s_float=s['float'], n_inputs_starts=len(inputs['starts']), A_CHARS=A_CHARS, bits=bits)
+    bars = say("challenges.bars.sep").join(say("challenges.bar.le_plus_pct", tier=tier_name(k + 1), t=t)
+                                           for k, t in enumerate(A_THRESHOLDS))
     if tier == 0:
-        raise Fail(f"{figure}: not yet bronze ({bars})",
-                   "use all 8 codes: an asymmetric grid per group (from the group's min to its max) wastes no level; "
-                   "then correct the rounding errors on real inputs (GPTQ)")
+        raise Fail(say("challenges.judge_a_challenge.14", figure=figure, bars=bars),
+                   say("challenges.judge_a_challenge.15"))
     return _verdict(tier, figure, bars)
 
 
@@ -508,10 +509,10 @@ def probe_c_challenge(ns: Any, inputs: Any) -> Any:
 
 def _bool_array(value: Any, n: int, what: str) -> np.ndarray:
     if isinstance(value, Raised):
-        raise Fail(f"page_policy raised {value.message} on {what}", status="error")
+        raise Fail(say("challenges.bool_array.1", value_message=value.message, what=what), status="error")
     a = np.asarray(plain(value))
     if a.shape != (n,) or a.dtype.kind not in "bui":
-        raise Fail(f"page_policy must return one bool per minute ({n} here) for {what}; got {describe(value)}")
+        raise Fail(say("challenges.bool_array.2", n=n, what=what, describe_value=describe(value)))
     return a.astype(bool)
 
 
@@ -542,29 +543,27 @@ def judge_c_challenge(inputs: Any, result: Any) -> Any:
     firing = []
     for k, (tr, r) in enumerate(zip(inputs["traces"], result)):
         n = len(tr["requests"])
-        full = _bool_array(r["full"], n, f"held-out trace {k + 1}")
+        full = _bool_array(r["full"], n, say("challenges.what.trace", k=k + 1))
         for cut, pre in r["prefixes"]:
             cut = int(cut)
             if not 0 < cut <= n:
-                raise Fail("the probe's prefixes were tampered with")
-            p = _bool_array(pre, cut, f"the first {cut} minutes of trace {k + 1}")
+                raise Fail(say("challenges.judge_c_challenge.1"))
+            p = _bool_array(pre, cut, say("challenges.what.prefix", cut=cut, k=k + 1))
             if not np.array_equal(p, full[:cut]):
-                raise Fail(f"page_policy must decide each minute from the past only: on the first {cut} minutes of "
-                           f"trace {k + 1} it fired differently than on the whole trace",
-                           "compute minute m's decision from requests[:m + 1] and errors[:m + 1] only "
-                           "(trailing windows, no centred smoothing, no look-ahead)")
+                raise Fail(say("challenges.judge_c_challenge.2", cut=cut, k_1=k + 1),
+                           say("challenges.judge_c_challenge.3"))
         firing.append(full)
     s = c_challenge_score(inputs, firing)
     if s["noise_pages"]:
-        raise Fail(f"the policy paged outside an incident on {s['noise_pages']} of {len(firing)} held-out traces "
-                   f"(the short blips spend at most {100 * C_BLIP_BUDGET:g} % of the budget each): a page there "
-                   "wakes someone for nothing, so no tier",
-                   "require that a window has burnt a real share of the budget, not only a high rate for a minute")
+        raise Fail(say("challenges.judge_c_challenge.4", s_noise_pages=s['noise_pages'], n_firing=len(firing),
+                       v_100_c_blip_budget=100 * C_BLIP_BUDGET),
+                   say("challenges.judge_c_challenge.5"))
     tier = tier_of(s["mean_spent"], C_THRESHOLDS)
-    figure = (f"no page on noise; an incident spent {s['mean_spent']:.2f} % of the 30-day budget before the page "
-              f"(mean over {s['incidents']} held-out incidents; median time to page {s['median_minutes']:.0f} min"
-              + (f"; {s['missed']} missed" if s["missed"] else "") + ")")
-    bars = ", ".join(f"{TIER_NAMES[k + 1]} <= {t:g} %" for k, t in enumerate(C_THRESHOLDS))
+    missed = say("challenges.judge_c_challenge.missed", missed=s["missed"]) if s["missed"] else ""
+    figure = say("challenges.judge_c_challenge.figure", mean_spent=s["mean_spent"], incidents=s["incidents"],
+                 median_minutes=s["median_minutes"], missed=missed)
+    bars = say("challenges.bars.sep").join(say("challenges.bar.le_pct", tier=tier_name(k + 1), t=t)
+                                           for k, t in enumerate(C_THRESHOLDS))
     return _verdict(tier, figure, bars)
 
 
@@ -628,21 +627,21 @@ for name, module in model.named_modules():
 return out
 """
 MISTAKES_A = (
-    Mistake("symmetric codes -3..3", SYMMETRIC_A, "shift the codes by the zero point"),
-    Mistake("groups of 32", SMALL_GROUPS_A, "every group's scale and zero point cost 32 bits"),
-    Mistake("symmetric grid shifted by 4", SHIFTED_SYMMETRIC_A, "use all 8 codes"),
+    Mistake("symmetric codes -3..3", SYMMETRIC_A, "challenges.judge_a_challenge.8"),
+    Mistake("groups of 32", SMALL_GROUPS_A, "challenges.judge_a_challenge.12"),
+    Mistake("symmetric grid shifted by 4", SHIFTED_SYMMETRIC_A, "challenges.judge_a_challenge.15"),
 )
 MISTAKES_B = (
-    Mistake("no draft", EMPTY_B, "an empty draft makes every step one plain decoding step"),
-    Mistake("the teacher drafts for itself", TEACHER_B, "no teacher calls inside the draft"),
+    Mistake("no draft", EMPTY_B, "challenges.judge_b_challenge.6"),
+    Mistake("the teacher drafts for itself", TEACHER_B, "challenges.judge_b_challenge.5"),
 )
 MISTAKES_C = (
-    Mistake("one short window", WRONG_C, "a real share of the budget, not only a high rate"),
-    Mistake("a centred window (look-ahead)", LOOKAHEAD_C, "no centred smoothing, no look-ahead"),
+    Mistake("one short window", WRONG_C, "challenges.judge_c_challenge.5"),
+    Mistake("a centred window (look-ahead)", LOOKAHEAD_C, "challenges.judge_c_challenge.3"),
 )
 MISTAKES_D = (
-    Mistake("round-robin", WRONG_D, "learn each worker's service time from completed()", region=1),
-    Mistake("always the first worker", ONE_WORKER_D, "nearly every request goes to one worker", region=1),
+    Mistake("round-robin", WRONG_D, "challenges.judge_d_challenge.5", region=1),
+    Mistake("always the first worker", ONE_WORKER_D, "challenges.judge_d_challenge.4", region=1),
 )
 
 CHALLENGES: Mapping[str, Question] = {

@@ -43,13 +43,18 @@ def speaking_language() -> str:
     return _SPEAKING.get()
 
 
-def judge_message(key: str, lang: str, /, **fields: object) -> str:
-    """The judge message ``key`` in ``lang`` with ``fields`` filled in; ValueError for an unknown key or language."""
+def _text(key: str, lang: str) -> str:
+    """The raw text of message ``key`` in ``lang`` (fields unfilled); ValueError for an unknown key or language."""
     if key not in JUDGE_MESSAGES:
         raise ValueError(f"key must be one of the judges' messages (lecture_lib.grade.judge_messages); got {key!r}")
     if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {LANGUAGES}; got {lang!r}")
-    return JUDGE_MESSAGES[key][lang].format(**fields)
+    return JUDGE_MESSAGES[key][lang]
+
+
+def judge_message(key: str, lang: str, /, **fields: object) -> str:
+    """The judge message ``key`` in ``lang`` with ``fields`` filled in; ValueError for an unknown key or language."""
+    return _text(key, lang).format(**fields)
 
 
 def say(key: str, /, **fields: object) -> str:
@@ -66,12 +71,9 @@ def hint_text(key: str, lang: str) -> str:
     """The words a learner sees of message ``key`` whatever its fields hold: its longest field-free stretch.
 
     A :class:`~lecture_lib.grade.core.Mistake` names the message that diagnoses it; the tests look for these words
-    in the judge's answer to that exact wrong code. A ``key`` that is not a message key is a hint still written as
-    English words (``lecture_lib.grade.challenges``) and is returned as it is.
+    in the judge's answer to that exact wrong code. ValueError for an unknown key or language.
     """
-    if key not in JUDGE_MESSAGES:
-        return key
-    return max((lit for lit, *_ in string.Formatter().parse(JUDGE_MESSAGES[key][lang])), key=len).strip()
+    return max((lit for lit, *_ in string.Formatter().parse(_text(key, lang))), key=len).strip()
 
 
 def stub_text(text: str, lang: str) -> str:
@@ -1880,6 +1882,264 @@ JUDGE_MESSAGES: dict[str, dict[str, str]] = {
     'E.judge_e6.5': {
         "en": 'bandwidth bound right (7B in fp16 at 100 GB/s: at most 7.1 tokens/s for one sequence)',
         "ja": '帯域幅による上限は正しいです（fp16 の 7B を 100 GB/s で: 1 系列あたり最大 7.1 トークン/秒）',
+    },
+    # -------------------- the challenges (lecture_lib.grade.challenges)
+    'challenges.verdict.1': {
+        "en": '{figure}: not yet bronze ({thresholds})',
+        "ja": '{figure}: まだブロンズに届いていません（{thresholds}）',
+    },
+    'challenges.verdict.2': {
+        "en": 'gold: {figure} ({thresholds})',
+        "ja": 'ゴールド: {figure}（{thresholds}）',
+    },
+    'challenges.judge_d_challenge.1': {
+        "en": 'running MyBalancer on held-out trace {k_1} raised {r_message}',
+        "ja": '評価用トレース {k_1} で MyBalancer を動かすと {r_message} が発生しました',
+    },
+    'challenges.judge_d_challenge.2': {
+        "en": 'pick(now) must return a worker index 0..n_workers-1; dispatched() and completed() must not raise',
+        "ja": 'pick(now) は 0..n_workers-1 のワーカー番号を返す必要があります。dispatched() と completed() は例外を出してはいけません',
+    },
+    'challenges.judge_d_challenge.3': {
+        "en": "the balancer's run must give one worker per request; got {describe_r}",
+        "ja": 'ロードバランサーの実行結果はリクエストごとに 1 つのワーカーである必要があります。実際の値: {describe_r}',
+    },
+    'challenges.judge_d_challenge.4': {
+        "en": "nearly every request goes to one worker: compare the workers' expected delays at every pick",
+        "ja": 'ほぼすべてのリクエストが 1 つのワーカーに送られています: 選ぶたびに各ワーカーの予想遅延を比べてください',
+    },
+    'challenges.judge_d_challenge.5': {
+        "en": ("every worker gets about the same share although their speeds differ: learn each worker's service "
+               'time from completed() and send more to the fast ones'),
+        "ja": '速度が違うのに、どのワーカーもほぼ同じ割合を受け取っています: completed() から各ワーカーのサービス時間を学び、速いワーカーに多く送ってください',
+    },
+    'challenges.judge_d_challenge.6': {
+        "en": "weigh each worker's queue by its estimated service time, learned from the completions",
+        "ja": '各ワーカーのキューを、完了から学んだ推定サービス時間で重み付けしてください',
+    },
+    'challenges.judge_d_challenge.7': {
+        "en": ('p99 latency {s_ratio:.2f} x the better of P2C and peak-EWMA (geometric mean over {n_assignments} '
+               'held-out traces)'),
+        "ja": 'p99 レイテンシは P2C と peak-EWMA の良い方の {s_ratio:.2f} 倍（評価用トレース {n_assignments} 本の幾何平均）',
+    },
+    'challenges.judge_d_challenge.8': {
+        "en": '{figure}: not yet bronze (bronze <= {d_thresholds_0:g} x)',
+        "ja": '{figure}: まだブロンズに届いていません（ブロンズ <= {d_thresholds_0:g} 倍）',
+    },
+    'challenges.judge_d_challenge.9': {
+        "en": ('p99 latency {s_ratio:.2f} x the better of P2C and peak-EWMA (geometric mean over {n_assignments} '
+               'held-out traces; median p99 {s_p99:.3g} s vs P2C {s_p2c:.3g} s, peak-EWMA {s_ewma:.3g} s)'),
+        "ja": ('p99 レイテンシは P2C と peak-EWMA の良い方の {s_ratio:.2f} 倍（評価用トレース {n_assignments} 本の幾何平均。p99 の中央値 '
+               '{s_p99:.3g} 秒、P2C {s_p2c:.3g} 秒、peak-EWMA {s_ewma:.3g} 秒）'),
+    },
+    'challenges.judge_b_challenge.1': {
+        "en": 'draft_tokens raised {result_message}',
+        "ja": 'draft_tokens で {result_message} が発生しました',
+    },
+    'challenges.judge_b_challenge.2': {
+        "en": 'return a list of at most k token ids (ints)',
+        "ja": '最大 k 個のトークン ID（int）のリストを返してください',
+    },
+    'challenges.judge_b_challenge.3': {
+        "en": 'the draft steps do not replay: {err}',
+        "ja": 'ドラフトの各ステップを再現できません: {err}',
+    },
+    'challenges.judge_b_challenge.4': {
+        "en": ('a draft step cost {cost:.2f} target calls (wall-clock in the same run); a draft must cost at most '
+               '{B_COST_LIMIT:g} of a target call, or speculation cannot pay'),
+        "ja": ('ドラフトの 1 ステップにターゲット呼び出し {cost:.2f} 回分の時間がかかりました（同じ実行での実時間）。ドラフトのコストはターゲット呼び出しの {B_COST_LIMIT:g} '
+               '倍以下でないと、投機的デコーディングは割に合いません'),
+    },
+    'challenges.judge_b_challenge.5': {
+        "en": ("no teacher calls inside the draft; keep a small model's KV cache between steps or use tables built "
+               'before decoding'),
+        "ja": 'ドラフトの中で教師モデルを呼ばないでください。小さなモデルの KV キャッシュをステップ間で保持するか、デコード前に作った表を使ってください',
+    },
+    'challenges.judge_b_challenge.6': {
+        "en": 'propose tokens: an empty draft makes every step one plain decoding step',
+        "ja": 'トークンを提案してください: 空のドラフトでは、どのステップも普通のデコード 1 ステップになります',
+    },
+    'challenges.judge_b_challenge.7': {
+        "en": ('prompt lookup alone rarely matches fresh text: add a model of the language (n-grams of the '
+               'training text, or a small model with its own KV cache)'),
+        "ja": 'プロンプトルックアップだけでは新しいテキストにほとんど一致しません: 言語のモデル（学習テキストの n-gram、または自前の KV キャッシュを持つ小さなモデル）を加えてください',
+    },
+    'challenges.judge_b_challenge.8': {
+        "en": ('{r_tokens_per_call:.2f} tokens per target call on {n_greedy} held-out prompts: not yet bronze '
+               '(bronze >= {b_thresholds_0:g})'),
+        "ja": ('評価用プロンプト {n_greedy} 個でターゲット呼び出しあたり {r_tokens_per_call:.2f} トークン: まだブロンズに届いていません（ブロンズ >= '
+               '{b_thresholds_0:g}）'),
+    },
+    'challenges.judge_b_challenge.9': {
+        "en": ('{r_tokens_per_call:.2f} tokens per target call on {n_greedy} held-out prompts, output identical to '
+               'greedy decoding ({v_100_r_accepted_fraction:.0f} % of draft tokens accepted; draft cost {value4} '
+               'of a target call)'),
+        "ja": ('評価用プロンプト {n_greedy} 個でターゲット呼び出しあたり {r_tokens_per_call:.2f} トークン、出力は貪欲デコードと同一（ドラフトトークンの受理率 '
+               '{v_100_r_accepted_fraction:.0f} %、ドラフトのコストはターゲット呼び出しの {value4}）'),
+    },
+    'challenges.judge_a_challenge.1': {
+        "en": 'quantize_teacher raised {result_message}',
+        "ja": 'quantize_teacher で {result_message} が発生しました',
+    },
+    'challenges.judge_a_challenge.2': {
+        "en": 'return {{name: (codes, scale, zero)}} for every Linear layer of the model',
+        "ja": 'モデルのすべての Linear 層について {{name: (codes, scale, zero)}} を返してください',
+    },
+    'challenges.judge_a_challenge.3': {
+        "en": 'quantize_teacher must return a dict {{layer name: (codes, scale, zero)}}; got {describe_result}',
+        "ja": 'quantize_teacher は辞書 {{層の名前: (codes, scale, zero)}} を返す必要があります。実際の値: {describe_result}',
+    },
+    'challenges.judge_a_challenge.4': {
+        "en": ('quantize_teacher must quantize every Linear layer of the teacher ({n_layers}); missing '
+               '{join_missing_4}{if_len_missing_4_else}'),
+        "ja": ('quantize_teacher は教師モデルのすべての Linear 層（{n_layers} 個）を量子化する必要があります。不足: '
+               '{join_missing_4}{if_len_missing_4_else}'),
+    },
+    'challenges.judge_a_challenge.5': {
+        "en": '{name}: each layer must map to (codes, scale, zero); got {describe_entry}',
+        "ja": '{name}: 各層は (codes, scale, zero) に対応させる必要があります。実際の値: {describe_entry}',
+    },
+    'challenges.judge_a_challenge.6': {
+        "en": "{name}: codes must be an integer tensor of the weight's shape {out_cols}; got {describe_entry_0}",
+        "ja": '{name}: codes は重みと同じ形状 {out_cols} の整数テンソルである必要があります。実際の値: {describe_entry_0}',
+    },
+    'challenges.judge_a_challenge.7': {
+        "en": '{name}: codes must lie in 0..{v_2_a_bits_1} (3 bits); found {codes_min}..{codes_max}',
+        "ja": '{name}: codes は 0..{v_2_a_bits_1}（3 ビット）に収まる必要があります。実際の範囲: {codes_min}..{codes_max}',
+    },
+    'challenges.judge_a_challenge.8': {
+        "en": 'shift the codes by the zero point: code = round(w / s) + z, and w = s * (code - z)',
+        "ja": 'codes をゼロ点だけずらしてください: code = round(w / s) + z、w = s * (code - z)',
+    },
+    'challenges.judge_a_challenge.9': {
+        "en": ('{name}: scale and zero must both have shape [{out}, in / g] for a group size g that divides '
+               '{cols}; got {describe_entry_1} and {describe_entry_2}'),
+        "ja": ('{name}: scale と zero はどちらも、{cols} を割り切るグループサイズ g について形状 [{out}, in / g] である必要があります。実際の値: '
+               '{describe_entry_1} と {describe_entry_2}'),
+    },
+    'challenges.judge_a_challenge.10': {
+        "en": '{name}: scale and zero must be finite in float16 (|x| < 65504)',
+        "ja": '{name}: scale と zero は float16 で有限（|x| < 65504）である必要があります',
+    },
+    'challenges.judge_a_challenge.11': {
+        "en": ('{bits:.3f} bits per weight (3 per code, 16 per scale and per zero point): over the budget of '
+               '{A_BUDGET:g}'),
+        "ja": '重みあたり {bits:.3f} ビット（code ごとに 3、scale とゼロ点ごとに 16）: 予算 {A_BUDGET:g} を超えています',
+    },
+    'challenges.judge_a_challenge.12': {
+        "en": ("every group's scale and zero point cost 32 bits, 32 / g per weight: groups of 128 columns fit "
+               'exactly'),
+        "ja": '各グループの scale とゼロ点で 32 ビット、重みあたり 32 / g ビットかかります: 128 列のグループでちょうど収まります',
+    },
+    'challenges.judge_a_challenge.13': {
+        "en": ('perplexity +{s_increase_pct:.1f} % over the float teacher ({s_perplexity:.2f} vs {s_float:.2f} on '
+               '{n_inputs_starts} held-out windows of {A_CHARS} characters) at {bits:.3f} bits per weight'),
+        "ja": ('パープレキシティは浮動小数点の教師モデルより +{s_increase_pct:.1f} %（{A_CHARS} 文字の評価用ウィンドウ {n_inputs_starts} 個で '
+               '{s_perplexity:.2f} 対 {s_float:.2f}）、重みあたり {bits:.3f} ビット'),
+    },
+    'challenges.judge_a_challenge.14': {
+        "en": '{figure}: not yet bronze ({bars})',
+        "ja": '{figure}: まだブロンズに届いていません（{bars}）',
+    },
+    'challenges.judge_a_challenge.15': {
+        "en": ("use all 8 codes: an asymmetric grid per group (from the group's min to its max) wastes no level; "
+               'then correct the rounding errors on real inputs (GPTQ)'),
+        "ja": '8 個の code をすべて使ってください: グループごとの非対称な格子（グループの最小値から最大値まで）ならレベルを無駄にしません。そのうえで実際の入力で丸め誤差を補正します（GPTQ）',
+    },
+    'challenges.bool_array.1': {
+        "en": 'page_policy raised {value_message} on {what}',
+        "ja": 'page_policy で {value_message} が発生しました（{what}）',
+    },
+    'challenges.bool_array.2': {
+        "en": 'page_policy must return one bool per minute ({n} here) for {what}; got {describe_value}',
+        "ja": 'page_policy は 1 分ごとに bool を 1 つ（ここでは {n} 個）返す必要があります（{what}）。実際の値: {describe_value}',
+    },
+    'challenges.judge_c_challenge.1': {
+        "en": "the probe's prefixes were tampered with",
+        "ja": 'プローブの前半部分が改ざんされました',
+    },
+    'challenges.judge_c_challenge.2': {
+        "en": ('page_policy must decide each minute from the past only: on the first {cut} minutes of trace {k_1} '
+               'it fired differently than on the whole trace'),
+        "ja": 'page_policy は各分を過去の情報だけで判定する必要があります: トレース {k_1} の最初の {cut} 分だけを与えると、トレース全体のときと違う発火をしました',
+    },
+    'challenges.judge_c_challenge.3': {
+        "en": ("compute minute m's decision from requests[:m + 1] and errors[:m + 1] only (trailing windows, no "
+               'centred smoothing, no look-ahead)'),
+        "ja": 'm 分目の判定は requests[:m + 1] と errors[:m + 1] だけから計算してください（後ろ向きのウィンドウ。中心化した平滑化や先読みはしない）',
+    },
+    'challenges.judge_c_challenge.4': {
+        "en": ('the policy paged outside an incident on {s_noise_pages} of {n_firing} held-out traces (the short '
+               'blips spend at most {v_100_c_blip_budget:g} % of the budget each): a page there wakes someone for '
+               'nothing, so no tier'),
+        "ja": ('評価用トレース {n_firing} 本中 {s_noise_pages} 本で、インシデントでないのに呼び出しました（短いブリップはそれぞれ予算の最大 '
+               '{v_100_c_blip_budget:g} % しか使いません）: そこでの呼び出しは無駄に人を起こすので、ティアはありません'),
+    },
+    'challenges.judge_c_challenge.5': {
+        "en": 'require that a window has burnt a real share of the budget, not only a high rate for a minute',
+        "ja": '1 分間だけ高いレートではなく、ウィンドウが予算の相応の割合を実際に消費したことを条件にしてください',
+    },
+    'challenges.tier.1': {
+        "en": 'bronze',
+        "ja": 'ブロンズ',
+    },
+    'challenges.tier.2': {
+        "en": 'silver',
+        "ja": 'シルバー',
+    },
+    'challenges.tier.3': {
+        "en": 'gold',
+        "ja": 'ゴールド',
+    },
+    'challenges.verdict.tier': {
+        "en": '{tier}: {figure} ({thresholds})',
+        "ja": '{tier}: {figure}（{thresholds}）',
+    },
+    'challenges.bars.sep': {
+        "en": ', ',
+        "ja": '、',
+    },
+    'challenges.bar.le_x': {
+        "en": '{tier} <= {t:g} x',
+        "ja": '{tier} <= {t:g} 倍',
+    },
+    'challenges.bar.ge': {
+        "en": '{tier} >= {t:g}',
+        "ja": '{tier} >= {t:g}',
+    },
+    'challenges.bar.le_pct': {
+        "en": '{tier} <= {t:g} %',
+        "ja": '{tier} <= {t:g} %',
+    },
+    'challenges.bar.le_plus_pct': {
+        "en": '{tier} <= +{t:g} %',
+        "ja": '{tier} <= +{t:g} %',
+    },
+    'challenges.judge_c_challenge.missed': {
+        "en": '; {missed} missed',
+        "ja": '、見逃し {missed} 件',
+    },
+    'challenges.judge_c_challenge.figure': {
+        "en": ('no page on noise; an incident spent {mean_spent:.2f} % of the 30-day budget before the page (mean '
+               'over {incidents} held-out incidents; median time to page {median_minutes:.0f} min{missed})'),
+        "ja": ('ノイズでは呼び出しなし。呼び出しまでにインシデントが 30 日予算の {mean_spent:.2f} % を消費（評価用インシデント {incidents} 件の平均。呼び出しまでの時間の中央値 '
+               '{median_minutes:.0f} 分{missed}）'),
+    },
+    'challenges.judge_b_challenge.below': {
+        "en": 'below {limit:g}',
+        "ja": '{limit:g} 未満',
+    },
+    'challenges.what.trace': {
+        "en": 'held-out trace {k}',
+        "ja": '評価用トレース {k}',
+    },
+    'challenges.what.prefix': {
+        "en": 'the first {cut} minutes of trace {k}',
+        "ja": 'トレース {k} の最初の {cut} 分',
+    },
+    'challenges.what.part': {
+        "en": "{name}'s {what}",
+        "ja": '{name} の {what}',
     },
     # -------------------- what each exercise stub asks for (raise NotImplementedError(...) in exercises/; see stub_text)
     'stub.A-challenge.1': {
