@@ -267,3 +267,16 @@ def test_progress_map_shows_a_challenge_below_gold(tmp_path, monkeypatch, capsys
     course.show_progress(ROOT)
     out = capsys.readouterr().out
     assert "12/13" in out and "D-challenge (silver)" in out
+
+
+def test_progress_map_names_the_tier_in_the_start_pages_language(tmp_path, monkeypatch, capsys):
+    from lecture_lib.grade import course
+
+    monkeypatch.setenv(course.PROGRESS_ENV, str(tmp_path / "grades.json"))
+    result = {"path": str(ROOT / "exercises" / "ja" / course.exercise_notebook("D")), "score": 11, "max_score": 13,
+              "error": None, "questions": [{"id": "D1", "passed": True, "points": 1, "max_points": 1},
+                                           {"id": "D-challenge", "passed": True, "points": 1, "max_points": 3}]}
+    course.record_progress([result], when="t")
+    course.show_progress(ROOT / "notebooks" / "ja")
+    out = capsys.readouterr().out
+    assert "D-challenge (ブロンズ)" in out and "bronze" not in out

@@ -19,6 +19,8 @@ from typing import Any, Mapping, Sequence
 
 from lecture_lib.i18n import language, message, pad
 
+from .judge_messages import judge_message
+
 __all__ = [
     "PARTS", "PROGRESS_ENV", "exercise_notebook", "exercise_notebooks", "find_course_root", "load_progress",
     "next_step", "progress_file", "progress_rows", "record_progress", "show_progress",
@@ -37,8 +39,6 @@ TITLES_JA: Mapping[str, str] = {
     "A": "量子化", "B": "蒸留と投機的デコーディング", "C": "Production品質のPython", "D": "分散推論",
     "E": "訓練とサービングの最適化",
 }
-#: Tier names of a challenge's points (see :mod:`lecture_lib.grade.challenges`).
-_TIERS = {1: "bronze", 2: "silver"}
 #: Environment variable naming the progress file (default: ``<course folder>/.progress/grades.json``).
 PROGRESS_ENV = "LECTURE26_PROGRESS"
 EXERCISE_SUFFIX = "_exercises.ipynb"
@@ -152,7 +152,7 @@ def progress_rows(progress: Mapping[str, Any], lang: str = "en") -> list[dict[st
                           key=lambda q: (q.endswith("challenge"), len(q), q))
         for qid, tier in (entry.get("challenges") or {}).items():  # a challenge below gold: say where it stands
             if isinstance(tier, list) and len(tier) == 2 and 0 < tier[0] < tier[1]:
-                open_ids.append(f"{qid} ({_TIERS.get(tier[0], tier[0])})")
+                open_ids.append(f"{qid} ({judge_message(f'challenges.tier.{tier[0]}', lang)})")
         rows.append({"part": part, "title": title,
                      "score": f"{entry.get('score', 0)}/{entry.get('max_score', 0)}",
                      "to_do": ", ".join(open_ids) if open_ids else "done"})
